@@ -1,0 +1,74 @@
+# PoreGuide: `make chat` to talk to the assistant, `make test` to run every check.
+# Each target sets up what it needs first; `make setup` is idempotent and quick when nothing changed.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+INSTALLED := $(VENV)/.installed
+SPACY_MARKER := var/spacy/poreguide_en/poreguide_fingerprint.json
+MODEL := models/poreguide.tar.gz
+TRAIN_INPUTS := config.yml domain.yml $(wildcard data/*.yml) bot/knowledge/treatments.yml
+ACTION_PORT ?= 5055
+
+# Quiet TensorFlow's start-up chatter and SQLAlchemy 2.0 migration notices from Rasa's own code.
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help setup seed train chat actions shell test lock clean
+
+help:
+	@echo "make chat     set everything up and talk to PoreGuide in the terminal"
+	@echo "make test     set everything up and run the whole test suite"
+	@echo "make setup    venv, spaCy pipeline, database, model (each only when out of date)"
+	@echo "make train    retrain the model if data, domain, config or knowledge changed"
+	@echo "make actions  run the action server in the foreground on port $(ACTION_PORT)"
+	@echo "make lock     regenerate constraints.txt from the current venv"
+	@echo "make clean    remove the venv, var/ and models/"
+
+setup: $(INSTALLED) $(SPACY_MARKER) seed $(MODEL)
+
+$(INSTALLED): pyproject.toml constraints.txt scripts/find-python.sh
+	@python=$$(scripts/find-python.sh) || exit 1; \
+	if [ ! -x $(PY) ] || ! $(PY) -c 'import sys; sys.exit(not (3, 8) <= sys.version_info[:2] < (3, 11))'; then \
+	  rm -rf $(VENV) && echo "Creating $(VENV) with $$python" && "$$python" -m venv $(VENV) || exit 1; \
+	fi
+	@echo "Installing dependencies (first time: about 3 minutes, 2.7 GB)..."
+	@$(PY) -m pip install --quiet --upgrade "pip>=23,<25" "setuptools>=64,<70" wheel > $(VENV)/pip.log 2>&1 \
+	  && $(PY) -m pip install --quiet -c constraints.txt -e '.[test]' >> $(VENV)/pip.log 2>&1; \
+	status=$$?; grep -v "^WARNING: Location" $(VENV)/pip.log | grep -i -e error -e warning | head -20; exit $$status
+	@touch $@
+
+# The spaCy pipeline and data/vocabulary.yml are generated from the knowledge base vocabulary.
+$(SPACY_MARKER): bot/knowledge/treatments.yml $(wildcard bot/nlp/*.py) | $(INSTALLED)
+	@$(PY) -m bot.nlp build
+	@touch $@
+
+seed: $(INSTALLED)
+	@$(PY) -m bot.knowledge seed
+
+$(MODEL): $(TRAIN_INPUTS) | $(INSTALLED) $(SPACY_MARKER)
+	@echo "Training the model (about a minute or two)..."
+	@$(RASA) train --fixed-model-name poreguide --out models
+	@touch $@
+
+train: $(INSTALLED) $(SPACY_MARKER) $(MODEL)
+
+chat: setup
+	@$(PY) -m bot.launcher chat --action-port $(ACTION_PORT)
+
+actions: $(INSTALLED) seed
+	@$(RASA) run actions --port $(ACTION_PORT)
+
+test: setup
+	@set -o pipefail; $(PY) -m pytest
+
+lock: $(INSTALLED)
+	@{ echo "# Exact versions for a reproducible install: pip install -c constraints.txt -e '.[test]'"; \
+	  echo "# Regenerate with 'make lock' after changing dependencies in pyproject.toml."; \
+	  $(PY) -m pip freeze --exclude-editable 2>/dev/null | grep -v -i '^poreguide'; } > constraints.txt
+
+clean:
+	rm -rf $(VENV) var models results .pytest_cache

@@ -1,0 +1,1 @@
+"""PoreGuide custom actions, run by `rasa run actions`; each module covers one concern."""

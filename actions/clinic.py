@@ -1,0 +1,31 @@
+"""Sends people to a dermatologist and tells them how to reach the clinic."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.knowledge_access import apologise_if_unavailable, clinic_template_values, format_facts, repository
+
+
+class ActionSuggestDermatologist(Action):
+    def name(self) -> Text:
+        return "action_suggest_dermatologist"
+
+    @apologise_if_unavailable
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        knowledge = repository()
+        dispatcher.utter_message(text=format_facts(knowledge.facts("dermatologist")))
+        dispatcher.utter_message(response="utter_clinic_contact", **clinic_template_values(knowledge.clinic()))
+        return []
+
+
+class ActionShowClinicContact(Action):
+    def name(self) -> Text:
+        return "action_show_clinic_contact"
+
+    @apologise_if_unavailable
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        dispatcher.utter_message(response="utter_clinic_contact", **clinic_template_values(repository().clinic()))
+        return []

@@ -1,0 +1,81 @@
+"""What every knowledge action shares: the repository, and a clear apology when the database fails."""
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot import settings
+from bot.knowledge.repository import ClinicInfo, FactInfo, KnowledgeRepository, KnowledgeUnavailable
+from bot.knowledge.schema import KnowledgeError, load_knowledge
+
+logger = logging.getLogger(__name__)
+
+_repository: Optional[KnowledgeRepository] = None
+
+ActionRun = Callable[..., Awaitable[List[Dict[Text, Any]]]]
+
+
+def repository() -> KnowledgeRepository:
+    """The shared repository; its engine is created on the first query, not at import."""
+    global _repository
+    if _repository is None:
+        _repository = KnowledgeRepository()
+    return _repository
+
+
+def use_repository(replacement: Optional[KnowledgeRepository]) -> None:
+    """Point the actions at another repository (tests, or a second database)."""
+    global _repository
+    _repository = replacement
+
+
+def clinic_template_values(clinic: ClinicInfo) -> Dict[str, str]:
+    """Values for the `{clinic_*}` placeholders of domain responses."""
+    return {f"clinic_{name}": value for name, value in vars(clinic).items()}
+
+
+def format_facts(facts: List[FactInfo]) -> str:
+    """Join facts into one answer, marking general guidance so it is never mistaken for the article."""
+    return " ".join(f"{fact.text} (General guidance.)" if fact.general_guidance else fact.text for fact in facts)
+
+
+def bullet_list(lines: List[str]) -> str:
+    return "\n".join(f"• {line}" for line in lines)
+
+
+def apologise_if_unavailable(run: ActionRun) -> ActionRun:
+    """Wrap an action's `run`: a database failure becomes an apology with the clinic's contact."""
+
+    @functools.wraps(run)
+    async def wrapper(self: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict) -> List[Dict]:
+        try:
+            return await run(self, dispatcher, tracker, domain)
+        except KnowledgeUnavailable as error:
+            logger.error("Action %s could not read the knowledge base: %s", self.name(), error)
+            _utter_unavailable(dispatcher)
+            return []
+
+    return wrapper
+
+
+def _utter_unavailable(dispatcher: CollectingDispatcher) -> None:
+    clinic = _clinic_from_file()
+    if clinic is None:
+        dispatcher.utter_message(response="utter_knowledge_unavailable_no_contact")
+    else:
+        dispatcher.utter_message(response="utter_knowledge_unavailable", **clinic_template_values(clinic))
+
+
+@functools.lru_cache(maxsize=1)
+def _clinic_from_file() -> Optional[ClinicInfo]:
+    """The clinic's contact read straight from the knowledge file, for when the database is down."""
+    try:
+        clinic = load_knowledge(settings.knowledge_file()).clinic
+    except KnowledgeError as error:
+        logger.error("Knowledge file unreadable as well: %s", error.where)
+        return None
+    return ClinicInfo(**vars(clinic))

@@ -1,0 +1,54 @@
+"""Answers about pores in general: why shrink them, what the options are, and what they cost."""
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.knowledge_access import (
+    apologise_if_unavailable,
+    bullet_list,
+    clinic_template_values,
+    format_facts,
+    repository,
+)
+
+
+class ActionExplainWhySmallerPores(Action):
+    def name(self) -> Text:
+        return "action_explain_why_smaller_pores"
+
+    @apologise_if_unavailable
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        facts = repository().facts("why_smaller_pores")
+        dispatcher.utter_message(text="Why people shrink enlarged pores:\n" + bullet_list([format_facts([f]) for f in facts]))
+        return []
+
+
+class ActionListOptions(Action):
+    def name(self) -> Text:
+        return "action_list_options"
+
+    @apologise_if_unavailable
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        knowledge = repository()
+        buttons = [
+            {"title": item.name, "payload": "/ask_treatment_info" + json.dumps({"treatment": item.key})}
+            for item in knowledge.treatments()
+        ]
+        dispatcher.utter_message(text=format_facts(knowledge.facts("options")), buttons=buttons)
+        return []
+
+
+class ActionAnswerCost(Action):
+    def name(self) -> Text:
+        return "action_answer_cost"
+
+    @apologise_if_unavailable
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        knowledge = repository()
+        dispatcher.utter_message(text=format_facts(knowledge.facts("cost")))
+        dispatcher.utter_message(response="utter_clinic_contact", **clinic_template_values(knowledge.clinic()))
+        return []

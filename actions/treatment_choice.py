@@ -1,0 +1,36 @@
+"""Works out which treatment a message is about, and asks with buttons when nobody said."""
+from __future__ import annotations
+
+import json
+from typing import List, Optional
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.knowledge_access import repository
+
+
+def mentioned_treatments(tracker: Tracker) -> List[str]:
+    """Treatment keys named in the latest message, in order, without repeats or unknown words."""
+    keys: List[str] = []
+    for value in tracker.get_latest_entity_values("treatment"):
+        key = repository().resolve_treatment(str(value))
+        if key and key not in keys:
+            keys.append(key)
+    return keys
+
+
+def current_treatment(tracker: Tracker) -> Optional[str]:
+    """The treatment just named, else the one the conversation was about."""
+    named = mentioned_treatments(tracker)
+    if named:
+        return named[0]
+    return repository().resolve_treatment(tracker.get_slot("treatment"))
+
+
+def ask_which_treatment(dispatcher: CollectingDispatcher) -> None:
+    buttons = [
+        {"title": treatment.name, "payload": "/inform_treatment" + json.dumps({"treatment": treatment.key})}
+        for treatment in repository().treatments()
+    ]
+    dispatcher.utter_message(response="utter_ask_which_treatment", buttons=buttons)

@@ -1,0 +1,121 @@
+"""The one way actions read the knowledge base; database failures surface as KnowledgeUnavailable."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Dict, Iterable, List, Optional, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from bot.knowledge.database import get_engine
+from bot.knowledge.models import AspectRow, ClinicRow, FactRow, TreatmentRow, TreatmentTermRow
+
+T = TypeVar("T")
+
+
+class KnowledgeUnavailable(RuntimeError):
+    """The database could not be read (down, locked or not seeded)."""
+
+
+@dataclass(frozen=True)
+class ClinicInfo:
+    name: str
+    phone: str
+    email: str
+    address: str
+    hours: str
+    booking_url: str
+
+
+@dataclass(frozen=True)
+class TreatmentInfo:
+    key: str
+    name: str
+
+
+@dataclass(frozen=True)
+class FactInfo:
+    text: str
+    source: str
+    general_guidance: bool
+
+
+class KnowledgeRepository:
+    """Reads treatments, facts and clinic details with SQLAlchemy 2.0-style queries."""
+
+    def __init__(self, engine: Optional[Engine] = None) -> None:
+        self._engine = engine
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = get_engine()
+        return self._engine
+
+    def clinic(self) -> ClinicInfo:
+        def query(session: Session) -> ClinicInfo:
+            row = session.execute(select(ClinicRow)).scalars().first()
+            if row is None:
+                raise KnowledgeUnavailable("the knowledge base has not been seeded")
+            return ClinicInfo(row.name, row.phone, row.email, row.address, row.hours, row.booking_url)
+
+        return self._read(query)
+
+    def treatments(self) -> List[TreatmentInfo]:
+        """All treatments in the order of the knowledge file."""
+        return self._read(
+            lambda session: [
+                TreatmentInfo(row.key, row.name)
+                for row in session.execute(select(TreatmentRow).order_by(TreatmentRow.position)).scalars()
+            ]
+        )
+
+    def resolve_treatment(self, text: Optional[str]) -> Optional[str]:
+        """The treatment key for a key, name, synonym or known misspelling; None if unknown."""
+        term = (text or "").strip().lower()
+        if not term:
+            return None
+        return self._read(
+            lambda session: session.execute(
+                select(TreatmentTermRow.treatment_key).where(TreatmentTermRow.term == term)
+            ).scalar_one_or_none()
+        )
+
+    def aspect_labels(self) -> Dict[str, str]:
+        return self._read(
+            lambda session: {
+                row.key: row.label
+                for row in session.execute(select(AspectRow).order_by(AspectRow.position)).scalars()
+            }
+        )
+
+    def facts(self, topic: str, treatment_key: Optional[str] = None) -> List[FactInfo]:
+        """Facts of a topic (why_smaller_pores, cost, ...) or of one aspect of a treatment."""
+        return self._read(lambda session: self._facts(session, topic, [treatment_key])[treatment_key])
+
+    def facts_by_treatment(self, aspect: str, treatment_keys: Iterable[str]) -> Dict[str, List[FactInfo]]:
+        """One aspect's facts for several treatments, read in a single query for comparisons."""
+        keys = list(treatment_keys)
+        return self._read(lambda session: self._facts(session, aspect, keys))
+
+    @staticmethod
+    def _facts(session: Session, topic: str, treatment_keys: List[Optional[str]]) -> Dict[Optional[str], List[FactInfo]]:
+        statement = select(FactRow).where(FactRow.topic == topic)
+        named = [key for key in treatment_keys if key is not None]
+        if None in treatment_keys:
+            statement = statement.where(FactRow.treatment_key.is_(None))
+        else:
+            statement = statement.where(FactRow.treatment_key.in_(named))
+        grouped: Dict[Optional[str], List[FactInfo]] = {key: [] for key in treatment_keys}
+        for row in session.execute(statement.order_by(FactRow.position)).scalars():
+            grouped.setdefault(row.treatment_key, []).append(FactInfo(row.text, row.source_key, row.general_guidance))
+        return grouped
+
+    def _read(self, query: Callable[[Session], T]) -> T:
+        try:
+            with Session(self.engine, future=True) as session:
+                return query(session)
+        except SQLAlchemyError as error:
+            raise KnowledgeUnavailable(f"knowledge database unavailable: {type(error).__name__}") from error

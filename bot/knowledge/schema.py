@@ -1,0 +1,234 @@
+"""Reads and validates the knowledge file so that a clinic's typo fails loudly, naming the entry and field."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Tuple
+
+import yaml
+
+GENERAL_GUIDANCE = "general_guidance"
+SEED_ARTICLE = "seed_article"
+CLINIC_FIELDS = ("name", "phone", "email", "address", "hours", "booking_url")
+REQUIRED_TOPICS = ("why_smaller_pores", "options", "dermatologist", "cost", "general_precautions")
+
+
+class KnowledgeError(ValueError):
+    """The knowledge file is invalid; the message names the entry and the field."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        super().__init__(f"{where}: {problem}")
+        self.where = where
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One statement PoreGuide may make, with where it comes from."""
+
+    text: str
+    source: str
+    quote: Optional[str] = None
+
+    @property
+    def is_general_guidance(self) -> bool:
+        return self.source == GENERAL_GUIDANCE
+
+
+@dataclass(frozen=True)
+class Source:
+    key: str
+    title: str
+    location: str
+
+
+@dataclass(frozen=True)
+class Clinic:
+    name: str
+    phone: str
+    email: str
+    address: str
+    hours: str
+    booking_url: str
+
+
+@dataclass(frozen=True)
+class Aspect:
+    key: str
+    label: str
+    keywords: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Treatment:
+    key: str
+    name: str
+    synonyms: Tuple[str, ...]
+    misspellings: Tuple[str, ...]
+    facts: Mapping[str, Tuple[Fact, ...]]
+
+    @property
+    def terms(self) -> Tuple[str, ...]:
+        """Every way of writing this treatment that PoreGuide should recognise."""
+        return (self.name.lower(), *self.synonyms, *self.misspellings)
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    sources: Mapping[str, Source]
+    clinic: Clinic
+    topics: Mapping[str, Tuple[Fact, ...]]
+    aspects: Mapping[str, Aspect]
+    treatments: Mapping[str, Treatment]
+    skin_types: Mapping[str, Tuple[str, ...]]
+    concerns: Mapping[str, Tuple[str, ...]]
+    raw_text: str = field(default="", compare=False, repr=False)
+
+    def all_facts(self) -> List[Fact]:
+        facts = [fact for topic in self.topics.values() for fact in topic]
+        for treatment in self.treatments.values():
+            facts.extend(fact for aspect in treatment.facts.values() for fact in aspect)
+        return facts
+
+
+def load_knowledge(path: Path) -> KnowledgeBase:
+    """Parse and validate the knowledge file at `path`."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as error:
+        raise KnowledgeError(str(path), f"cannot read the file ({error.strerror})") from error
+    return parse_knowledge(text, where=str(path))
+
+
+def parse_knowledge(text: str, where: str = "knowledge") -> KnowledgeBase:
+    """Validate the YAML text of a knowledge file and return it as typed objects."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise KnowledgeError(where, f"is not valid YAML ({error})") from error
+    root = _mapping(data, where)
+    sources = _sources(_mapping(root.get("sources"), "sources"))
+    aspects = _aspects(_mapping(root.get("aspects"), "aspects"))
+    knowledge = KnowledgeBase(
+        sources=sources,
+        clinic=_clinic(_mapping(root.get("clinic"), "clinic")),
+        topics=_topics(_mapping(root.get("topics"), "topics"), sources),
+        aspects=aspects,
+        treatments=_treatments(_mapping(root.get("treatments"), "treatments"), sources, aspects),
+        skin_types=_vocabulary(root.get("skin_types"), "skin_types"),
+        concerns=_vocabulary(root.get("concerns"), "concerns"),
+        raw_text=text,
+    )
+    _check_terms_unique(knowledge)
+    return knowledge
+
+
+def _mapping(value: Any, where: str) -> Dict[str, Any]:
+    if not isinstance(value, dict) or not value:
+        raise KnowledgeError(where, "must be a non-empty mapping")
+    return value
+
+
+def _text(entry: Mapping[str, Any], key: str, where: str, allow_empty: bool = False) -> str:
+    value = entry.get(key)
+    if value is None and allow_empty:
+        return ""
+    if not isinstance(value, str) or (not value.strip() and not allow_empty):
+        raise KnowledgeError(f"{where}.{key}", "must be a non-empty text")
+    return value.strip()
+
+
+def _terms(value: Any, where: str) -> Tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+        raise KnowledgeError(where, "must be a list of non-empty texts")
+    return tuple(item.strip().lower() for item in value)
+
+
+def _sources(entries: Mapping[str, Any]) -> Dict[str, Source]:
+    sources = {}
+    for key, entry in entries.items():
+        where = f"sources.{key}"
+        entry = _mapping(entry, where)
+        sources[key] = Source(key, _text(entry, "title", where), _text(entry, "location", where, True))
+    if GENERAL_GUIDANCE not in sources:
+        raise KnowledgeError("sources", f"must define '{GENERAL_GUIDANCE}'")
+    return sources
+
+
+def _clinic(entry: Mapping[str, Any]) -> Clinic:
+    return Clinic(**{name: _text(entry, name, "clinic") for name in CLINIC_FIELDS})
+
+
+def _facts(value: Any, where: str, sources: Mapping[str, Source]) -> Tuple[Fact, ...]:
+    if not isinstance(value, list) or not value:
+        raise KnowledgeError(where, "must be a non-empty list of facts")
+    facts = []
+    for index, entry in enumerate(value):
+        fact_where = f"{where}[{index}]"
+        entry = _mapping(entry, fact_where)
+        source = _text(entry, "source", fact_where)
+        if source not in sources:
+            raise KnowledgeError(f"{fact_where}.source", f"unknown source '{source}'")
+        quote = entry.get("quote")
+        if source != GENERAL_GUIDANCE and not (isinstance(quote, str) and quote.strip()):
+            raise KnowledgeError(f"{fact_where}.quote", "a fact from a source other than general guidance needs a quote")
+        facts.append(Fact(_text(entry, "text", fact_where), source, quote.strip() if quote else None))
+    return tuple(facts)
+
+
+def _topics(entries: Mapping[str, Any], sources: Mapping[str, Source]) -> Dict[str, Tuple[Fact, ...]]:
+    missing = [name for name in REQUIRED_TOPICS if name not in entries]
+    if missing:
+        raise KnowledgeError("topics", f"missing {', '.join(missing)}")
+    return {key: _facts(value, f"topics.{key}", sources) for key, value in entries.items()}
+
+
+def _aspects(entries: Mapping[str, Any]) -> Dict[str, Aspect]:
+    aspects = {}
+    for key, entry in entries.items():
+        where = f"aspects.{key}"
+        entry = _mapping(entry, where)
+        aspects[key] = Aspect(key, _text(entry, "label", where), _terms(entry.get("keywords"), f"{where}.keywords"))
+    return aspects
+
+
+def _treatments(
+    entries: Mapping[str, Any], sources: Mapping[str, Source], aspects: Mapping[str, Aspect]
+) -> Dict[str, Treatment]:
+    treatments = {}
+    for key, entry in entries.items():
+        where = f"treatments.{key}"
+        entry = _mapping(entry, where)
+        facts = _mapping(entry.get("facts"), f"{where}.facts")
+        missing = [aspect for aspect in aspects if aspect not in facts]
+        if missing:
+            raise KnowledgeError(f"{where}.facts", f"missing aspects: {', '.join(missing)}")
+        unknown = [aspect for aspect in facts if aspect not in aspects]
+        if unknown:
+            raise KnowledgeError(f"{where}.facts", f"unknown aspects: {', '.join(unknown)}")
+        treatments[key] = Treatment(
+            key=key,
+            name=_text(entry, "name", where),
+            synonyms=_terms(entry.get("synonyms"), f"{where}.synonyms"),
+            misspellings=_terms(entry.get("misspellings"), f"{where}.misspellings"),
+            facts={aspect: _facts(facts[aspect], f"{where}.facts.{aspect}", sources) for aspect in aspects},
+        )
+    return treatments
+
+
+def _vocabulary(value: Any, where: str) -> Dict[str, Tuple[str, ...]]:
+    entries = _mapping(value, where)
+    return {key: _terms(terms, f"{where}.{key}") for key, terms in entries.items()}
+
+
+def _check_terms_unique(knowledge: KnowledgeBase) -> None:
+    """A word that names two treatments would make answers ambiguous, so it is rejected."""
+    owner: Dict[str, str] = {}
+    for treatment in knowledge.treatments.values():
+        for term in treatment.terms:
+            if owner.setdefault(term, treatment.key) != treatment.key:
+                raise KnowledgeError(
+                    f"treatments.{treatment.key}", f"term '{term}' also names treatment '{owner[term]}'"
+                )

@@ -1,0 +1,84 @@
+"""Writes a validated knowledge base into the database in one transaction."""
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Iterator, List, Optional, Tuple
+
+from sqlalchemy import delete, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from bot.knowledge.models import (
+    AspectRow,
+    ClinicRow,
+    FactRow,
+    KnowledgeModel,
+    KnowledgeVersion,
+    SourceRow,
+    TreatmentRow,
+    TreatmentTermRow,
+)
+from bot.knowledge.schema import GENERAL_GUIDANCE, Fact, KnowledgeBase
+
+logger = logging.getLogger(__name__)
+
+# Children before parents, so deleting respects the foreign keys.
+_CONTENT_TABLES = (FactRow, TreatmentTermRow, TreatmentRow, AspectRow, ClinicRow, SourceRow, KnowledgeVersion)
+
+
+def checksum(knowledge: KnowledgeBase) -> str:
+    return hashlib.sha256(knowledge.raw_text.encode("utf-8")).hexdigest()
+
+
+def seed_database(engine: Engine, knowledge: KnowledgeBase, force: bool = False) -> bool:
+    """Create the tables and replace their content; returns False when already up to date."""
+    KnowledgeModel.metadata.create_all(engine)
+    digest = checksum(knowledge)
+    with Session(engine, future=True) as session, session.begin():
+        if not force and _seeded_checksum(session) == digest:
+            logger.info("Knowledge base already seeded (checksum %s).", digest[:12])
+            return False
+        for table in _CONTENT_TABLES:
+            session.execute(delete(table))
+        for rows in _row_groups(knowledge):
+            session.add_all(rows)
+            session.flush()  # parents before children: the ORM has no relationships to order by
+        session.add(KnowledgeVersion(id=1, checksum=digest))
+    logger.info("Seeded knowledge base: %d treatments, %d facts.", len(knowledge.treatments), len(knowledge.all_facts()))
+    return True
+
+
+def _seeded_checksum(session: Session) -> Optional[str]:
+    return session.execute(select(KnowledgeVersion.checksum)).scalar_one_or_none()
+
+
+def _row_groups(knowledge: KnowledgeBase) -> Iterator[List[object]]:
+    """Rows to insert, in groups that only reference rows of earlier groups."""
+    clinic = knowledge.clinic
+    yield [
+        *(SourceRow(key=source.key, title=source.title, location=source.location)
+          for source in knowledge.sources.values()),
+        ClinicRow(id=1, name=clinic.name, phone=clinic.phone, email=clinic.email,
+                  address=clinic.address, hours=clinic.hours, booking_url=clinic.booking_url),
+        *(AspectRow(key=aspect.key, label=aspect.label, position=position)
+          for position, aspect in enumerate(knowledge.aspects.values())),
+    ]
+    yield [TreatmentRow(key=treatment.key, name=treatment.name, position=position)
+           for position, treatment in enumerate(knowledge.treatments.values())]
+    yield [TreatmentTermRow(term=term, treatment_key=treatment.key)
+           for treatment in knowledge.treatments.values()
+           for term in dict.fromkeys((treatment.key, *treatment.terms))]
+    yield [FactRow(topic=topic, treatment_key=treatment_key, position=position, text=fact.text,
+                   source_key=fact.source, quote=fact.quote, general_guidance=fact.source == GENERAL_GUIDANCE)
+           for topic, treatment_key, facts in _fact_groups(knowledge)
+           for position, fact in enumerate(facts)]
+
+
+def _fact_groups(knowledge: KnowledgeBase) -> Iterator[Tuple[str, Optional[str], Tuple[Fact, ...]]]:
+    """(topic, treatment key or None, facts): topics first, then each treatment's aspects."""
+    for topic, facts in knowledge.topics.items():
+        yield topic, None, facts
+    for treatment in knowledge.treatments.values():
+        for aspect, facts in treatment.facts.items():
+            yield aspect, treatment.key, facts

@@ -1,0 +1,144 @@
+"""Starts PoreGuide's processes for people: `python -m bot.launcher chat` runs the action server
+in the background, waits until it is healthy, opens `rasa shell`, and stops the action server
+when the shell ends."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional
+
+from bot import settings
+
+LOCALHOST = "127.0.0.1"
+LOG_DIR = settings.VAR_DIR / "log"
+
+
+def rasa_executable() -> str:
+    """The `rasa` script next to the running interpreter (the project venv)."""
+    return str(Path(sys.executable).with_name("rasa"))
+
+
+def process_environment() -> Dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+    return env
+
+
+def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float) -> bool:
+    """Poll `url` until it answers 200; False if the process died or time ran out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, ConnectionError, OSError):
+            pass
+        time.sleep(0.3)
+    return False
+
+
+def stop(process: subprocess.Popen, grace: float = 10.0) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextlib.contextmanager
+def action_server(port: int, log_path: Path, timeout: float = 90.0) -> Iterator[subprocess.Popen]:
+    """Run `rasa run actions` on 127.0.0.1:`port` for the duration of the block."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    env = process_environment()
+    env["SANIC_HOST"] = LOCALHOST
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [rasa_executable(), "run", "actions", "--port", str(port)],
+            cwd=settings.PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )
+    try:
+        if not wait_until_healthy(f"http://{LOCALHOST}:{port}/health", process, timeout):
+            raise RuntimeError(f"The action server did not start on port {port}; see {log_path}")
+        yield process
+    finally:
+        stop(process)
+
+
+@contextlib.contextmanager
+def rasa_server(
+    port: int,
+    log_path: Path,
+    endpoints: Path,
+    credentials: Optional[Path] = None,
+    model: Optional[Path] = None,
+    timeout: float = 180.0,
+) -> Iterator[subprocess.Popen]:
+    """Run `rasa run` on 127.0.0.1:`port` (HTTP API off) for the duration of the block."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    command = [
+        rasa_executable(), "run", "--interface", LOCALHOST, "--port", str(port),
+        "--endpoints", str(endpoints),
+        "--credentials", str(credentials or settings.PROJECT_ROOT / "credentials.yml"),
+        "--model", str(model or settings.PROJECT_ROOT / "models"),
+    ]
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(command, cwd=settings.PROJECT_ROOT, env=process_environment(),
+                                   stdout=log, stderr=subprocess.STDOUT)
+    try:
+        if not wait_until_healthy(f"http://{LOCALHOST}:{port}/", process, timeout):
+            raise RuntimeError(f"The Rasa server did not start on port {port}; see {log_path}")
+        yield process
+    finally:
+        stop(process)
+
+
+def endpoints_file(action_port: int) -> Path:
+    """endpoints.yml as committed when the port is the default, else a copy pointing at `action_port`."""
+    committed = settings.PROJECT_ROOT / "endpoints.yml"
+    if action_port == 5055:
+        return committed
+    generated = settings.VAR_DIR / f"endpoints.{action_port}.yml"
+    generated.parent.mkdir(parents=True, exist_ok=True)
+    generated.write_text(committed.read_text().replace(":5055/", f":{action_port}/"))
+    return generated
+
+
+def chat(action_port: int, extra_args: Optional[List[str]] = None) -> int:
+    log_path = LOG_DIR / "actions.log"
+    print(f"Starting the action server on {LOCALHOST}:{action_port} (log: {log_path.relative_to(settings.PROJECT_ROOT)})...")
+    try:
+        with action_server(action_port, log_path):
+            print("Starting PoreGuide. Type your questions; type /stop or press Ctrl-D to leave.")
+            command = [rasa_executable(), "shell", "--endpoints", str(endpoints_file(action_port)), *(extra_args or [])]
+            with contextlib.suppress(KeyboardInterrupt):
+                return subprocess.call(command, cwd=settings.PROJECT_ROOT, env=process_environment())
+            return 0
+    except RuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.launcher", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    chat_parser = sub.add_parser("chat", help="action server + rasa shell")
+    chat_parser.add_argument("--action-port", type=int, default=int(os.environ.get("ACTION_PORT", "5055")))
+    args, extra = parser.parse_known_args(argv)
+    return chat(args.action_port, extra)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Language resources generated from the knowledge base: the spaCy pipeline and NLU vocabulary."""

@@ -1,0 +1,22 @@
+"""Where PoreGuide finds its files and services; every path and URL is read here, lazily."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+VAR_DIR = PROJECT_ROOT / "var"
+DEFAULT_KNOWLEDGE_FILE = PROJECT_ROOT / "bot" / "knowledge" / "treatments.yml"
+SPACY_PIPELINE_DIR = VAR_DIR / "spacy" / "poreguide_en"
+VOCABULARY_TRAINING_FILE = PROJECT_ROOT / "data" / "vocabulary.yml"
+
+
+def knowledge_file() -> Path:
+    """The knowledge base file; `POREGUIDE_KNOWLEDGE` lets a clinic keep its own copy elsewhere."""
+    return Path(os.environ.get("POREGUIDE_KNOWLEDGE", str(DEFAULT_KNOWLEDGE_FILE)))
+
+
+def database_url() -> str:
+    """`DATABASE_URL`, defaulting to a SQLite file under the git-ignored `var/`."""
+    url = os.environ.get("DATABASE_URL", "").strip()
+    return url or f"sqlite:///{VAR_DIR / 'poreguide.db'}"
