@@ -11,6 +11,7 @@ SPACY_MARKER := var/spacy/poreguide_en/poreguide_fingerprint.json
 MODEL := models/poreguide.tar.gz
 TRAIN_INPUTS := config.yml domain.yml $(wildcard data/*.yml) bot/knowledge/treatments.yml
 ACTION_PORT ?= 5055
+RASA_PORT ?= 5005
 
 # Quiet TensorFlow's start-up chatter and SQLAlchemy 2.0 migration notices from Rasa's own code.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
@@ -57,10 +58,10 @@ $(MODEL): $(TRAIN_INPUTS) | $(INSTALLED) $(SPACY_MARKER)
 train: $(INSTALLED) $(SPACY_MARKER) $(MODEL)
 
 chat: setup
-	@$(PY) -m bot.launcher chat --action-port $(ACTION_PORT)
+	@$(PY) -m bot.launcher chat --action-port $(ACTION_PORT) --rasa-port $(RASA_PORT)
 
 actions: $(INSTALLED) seed
-	@$(RASA) run actions --port $(ACTION_PORT)
+	@SANIC_HOST=127.0.0.1 $(RASA) run actions --port $(ACTION_PORT)
 
 test: setup
 	@set -o pipefail; $(PY) -m pytest

@@ -9,8 +9,8 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import settings
-from bot.knowledge.repository import ClinicInfo, FactInfo, KnowledgeRepository, KnowledgeUnavailable
-from bot.knowledge.schema import KnowledgeError, load_knowledge
+from bot.knowledge.repository import FactInfo, KnowledgeRepository, KnowledgeUnavailable
+from bot.knowledge.schema import Clinic, KnowledgeError, load_knowledge
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ def use_repository(replacement: Optional[KnowledgeRepository]) -> None:
     _repository = replacement
 
 
-def clinic_template_values(clinic: ClinicInfo) -> Dict[str, str]:
+def clinic_template_values(clinic: Clinic) -> Dict[str, str]:
     """Values for the `{clinic_*}` placeholders of domain responses."""
     return {f"clinic_{name}": value for name, value in vars(clinic).items()}
 
@@ -71,11 +71,10 @@ def _utter_unavailable(dispatcher: CollectingDispatcher) -> None:
 
 
 @functools.lru_cache(maxsize=1)
-def _clinic_from_file() -> Optional[ClinicInfo]:
+def _clinic_from_file() -> Optional[Clinic]:
     """The clinic's contact read straight from the knowledge file, for when the database is down."""
     try:
-        clinic = load_knowledge(settings.knowledge_file()).clinic
+        return load_knowledge(settings.knowledge_file()).clinic
     except KnowledgeError as error:
         logger.error("Knowledge file unreadable as well: %s", error.where)
         return None
-    return ClinicInfo(**vars(clinic))

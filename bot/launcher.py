@@ -12,7 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
+from typing import ContextManager, Dict, Iterator, List, Optional
 
 from bot import settings
 
@@ -29,6 +29,8 @@ def process_environment() -> Dict[str, str]:
     env = dict(os.environ)
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
+    env.setdefault("PYTHONWARNINGS", "ignore")  # library deprecation notices are noise for a chat user
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")  # nothing leaves the machine
     return env
 
 
@@ -59,25 +61,29 @@ def stop(process: subprocess.Popen, grace: float = 10.0) -> None:
 
 
 @contextlib.contextmanager
-def action_server(port: int, log_path: Path, timeout: float = 90.0) -> Iterator[subprocess.Popen]:
-    """Run `rasa run actions` on 127.0.0.1:`port` for the duration of the block."""
+def managed_process(
+    name: str, command: List[str], env: Dict[str, str], log_path: Path, health_url: str, timeout: float
+) -> Iterator[subprocess.Popen]:
+    """Run `command` with its output in `log_path`; yield once `health_url` answers, stop it after."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    env = process_environment()
-    env["SANIC_HOST"] = LOCALHOST
     with open(log_path, "ab") as log:
-        process = subprocess.Popen(
-            [rasa_executable(), "run", "actions", "--port", str(port)],
-            cwd=settings.PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
+        process = subprocess.Popen(command, cwd=settings.PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
-        if not wait_until_healthy(f"http://{LOCALHOST}:{port}/health", process, timeout):
-            raise RuntimeError(f"The action server did not start on port {port}; see {log_path}")
+        if not wait_until_healthy(health_url, process, timeout):
+            raise RuntimeError(f"The {name} did not start ({health_url}); see {log_path}")
         yield process
     finally:
         stop(process)
 
 
-@contextlib.contextmanager
+def action_server(port: int, log_path: Path, timeout: float = 90.0) -> ContextManager[subprocess.Popen]:
+    """`rasa run actions` on 127.0.0.1:`port` for the duration of a `with` block."""
+    env = process_environment()
+    env["SANIC_HOST"] = LOCALHOST
+    command = [rasa_executable(), "run", "actions", "--port", str(port)]
+    return managed_process("action server", command, env, log_path, f"http://{LOCALHOST}:{port}/health", timeout)
+
+
 def rasa_server(
     port: int,
     log_path: Path,
@@ -85,24 +91,15 @@ def rasa_server(
     credentials: Optional[Path] = None,
     model: Optional[Path] = None,
     timeout: float = 180.0,
-) -> Iterator[subprocess.Popen]:
-    """Run `rasa run` on 127.0.0.1:`port` (HTTP API off) for the duration of the block."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+) -> ContextManager[subprocess.Popen]:
+    """`rasa run` on 127.0.0.1:`port` (HTTP API off) for the duration of a `with` block."""
     command = [
         rasa_executable(), "run", "--interface", LOCALHOST, "--port", str(port),
         "--endpoints", str(endpoints),
         "--credentials", str(credentials or settings.PROJECT_ROOT / "credentials.yml"),
         "--model", str(model or settings.PROJECT_ROOT / "models"),
     ]
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(command, cwd=settings.PROJECT_ROOT, env=process_environment(),
-                                   stdout=log, stderr=subprocess.STDOUT)
-    try:
-        if not wait_until_healthy(f"http://{LOCALHOST}:{port}/", process, timeout):
-            raise RuntimeError(f"The Rasa server did not start on port {port}; see {log_path}")
-        yield process
-    finally:
-        stop(process)
+    return managed_process("Rasa server", command, process_environment(), log_path, f"http://{LOCALHOST}:{port}/", timeout)
 
 
 def endpoints_file(action_port: int) -> Path:
@@ -116,13 +113,14 @@ def endpoints_file(action_port: int) -> Path:
     return generated
 
 
-def chat(action_port: int, extra_args: Optional[List[str]] = None) -> int:
+def chat(action_port: int, rasa_port: int, extra_args: Optional[List[str]] = None) -> int:
     log_path = LOG_DIR / "actions.log"
     print(f"Starting the action server on {LOCALHOST}:{action_port} (log: {log_path.relative_to(settings.PROJECT_ROOT)})...")
     try:
         with action_server(action_port, log_path):
             print("Starting PoreGuide. Type your questions; type /stop or press Ctrl-D to leave.")
-            command = [rasa_executable(), "shell", "--endpoints", str(endpoints_file(action_port)), *(extra_args or [])]
+            command = [rasa_executable(), "shell", "--interface", LOCALHOST, "--port", str(rasa_port),
+                       "--endpoints", str(endpoints_file(action_port)), *(extra_args or [])]
             with contextlib.suppress(KeyboardInterrupt):
                 return subprocess.call(command, cwd=settings.PROJECT_ROOT, env=process_environment())
             return 0
@@ -136,8 +134,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     chat_parser = sub.add_parser("chat", help="action server + rasa shell")
     chat_parser.add_argument("--action-port", type=int, default=int(os.environ.get("ACTION_PORT", "5055")))
+    chat_parser.add_argument("--rasa-port", type=int, default=int(os.environ.get("RASA_PORT", "5005")))
     args, extra = parser.parse_known_args(argv)
-    return chat(args.action_port, extra)
+    return chat(args.action_port, args.rasa_port, extra)
 
 
 if __name__ == "__main__":

@@ -228,24 +228,24 @@ def test_single_question(bot_url: str, message: str, expected: List[str]) -> Non
 # --------------------------------------------------------------------------- follow-ups
 
 
-def test_follow_up_names_another_treatment_for_the_same_aspect(bot_url: str) -> None:
+TWO_TURNS = [
+    # (first message, what its answer contains, follow-up, what the follow-up's answer contains)
+    ("how long is recovery after microneedling?", [MICRONEEDLING, "couple of days"],
+     "and laser?", [LASER, "a day or two off work"]),
+    ("tell me about laser resurfacing", [LASER, "high-heat laser"],
+     "any side effects?", [LASER, "swelling"]),
+]
+
+
+@pytest.mark.parametrize("first, first_expected, follow_up, follow_up_expected", TWO_TURNS,
+                         ids=[f"{first} / {follow_up}" for first, _, follow_up, _ in TWO_TURNS])
+def test_follow_up_keeps_context(bot_url: str, first: str, first_expected: List[str],
+                                 follow_up: str, follow_up_expected: List[str]) -> None:
     chat = Conversation(bot_url)
-    first = "how long is recovery after microneedling?"
     answer, _ = chat.say(first)
-    assert_contains(first, answer, [MICRONEEDLING, "couple of days"])
-
-    answer, _ = chat.say("and laser?")
-    assert_contains("and laser?", answer, [LASER, "a day or two off work"])
-
-
-def test_follow_up_question_uses_the_treatment_being_discussed(bot_url: str) -> None:
-    chat = Conversation(bot_url)
-    first = "tell me about laser resurfacing"
-    answer, _ = chat.say(first)
-    assert_contains(first, answer, [LASER, "high-heat laser"])
-
-    answer, _ = chat.say("any side effects?")
-    assert_contains("any side effects?", answer, [LASER, "swelling"])
+    assert_contains(first, answer, first_expected)
+    answer, _ = chat.say(follow_up)
+    assert_contains(follow_up, answer, follow_up_expected)
 
 
 def test_question_without_a_treatment_asks_which_one_and_the_button_answers_it(bot_url: str) -> None:

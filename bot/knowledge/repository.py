@@ -11,22 +11,13 @@ from sqlalchemy.orm import Session
 
 from bot.knowledge.database import get_engine
 from bot.knowledge.models import AspectRow, ClinicRow, FactRow, TreatmentRow, TreatmentTermRow
+from bot.knowledge.schema import CLINIC_FIELDS, Clinic
 
 T = TypeVar("T")
 
 
 class KnowledgeUnavailable(RuntimeError):
     """The database could not be read (down, locked or not seeded)."""
-
-
-@dataclass(frozen=True)
-class ClinicInfo:
-    name: str
-    phone: str
-    email: str
-    address: str
-    hours: str
-    booking_url: str
 
 
 @dataclass(frozen=True)
@@ -54,12 +45,12 @@ class KnowledgeRepository:
             self._engine = get_engine()
         return self._engine
 
-    def clinic(self) -> ClinicInfo:
-        def query(session: Session) -> ClinicInfo:
+    def clinic(self) -> Clinic:
+        def query(session: Session) -> Clinic:
             row = session.execute(select(ClinicRow)).scalars().first()
             if row is None:
                 raise KnowledgeUnavailable("the knowledge base has not been seeded")
-            return ClinicInfo(row.name, row.phone, row.email, row.address, row.hours, row.booking_url)
+            return Clinic(**{name: getattr(row, name) for name in CLINIC_FIELDS})
 
         return self._read(query)
 
