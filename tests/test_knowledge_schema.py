@@ -71,6 +71,12 @@ BAD_FILES = {
     "empty fact list": (_set("topics.options", []), "topics.options"),
     "no general guidance source": (_drop("sources.general_guidance"), "sources"),
     "missing treatments": (_drop("treatments"), "treatments"),
+    "rule with unknown question": (_set("recommendation.rules.0.when", {"age": ["young"]}), "recommendation.rules[0].when"),
+    "rule with unknown answer": (_set("recommendation.rules.0.when", {"safety": ["tired"]}), "recommendation.rules[0].when.safety"),
+    "rule with unknown effect": (_set("recommendation.rules.0.effect", "cure"), "recommendation.rules[0].effect"),
+    "rule with unknown treatment": (_set("recommendation.rules.3.treatments", ["botox"]), "recommendation.rules[3].treatments"),
+    "prefer rule without weight": (_drop("recommendation.rules.5.weight"), "recommendation.rules[5].weight"),
+    "question without prompt": (_drop("recommendation.questions.skin_type.prompt"), "recommendation.questions.skin_type.prompt"),
 }
 
 

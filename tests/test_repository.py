@@ -90,3 +90,7 @@ def test_no_engine_is_created_at_import_or_construction(monkeypatch):
     monkeypatch.setattr(database, "_create_engine", lambda url: created.append(url))
     KnowledgeRepository()
     assert created == []
+
+
+def test_recommendation_rules_round_trip(repo, knowledge):
+    assert repo.recommendation() == knowledge.recommendation

@@ -1,7 +1,7 @@
 """SQLAlchemy tables that hold the seeded knowledge; the YAML file stays the source of truth."""
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import declarative_base
 
 KnowledgeModel = declarative_base()
@@ -67,3 +67,36 @@ class FactRow(KnowledgeModel):
     source_key = Column(String(64), ForeignKey("kb_sources.key"), nullable=False)
     quote = Column(Text, nullable=True)
     general_guidance = Column(Boolean, nullable=False, default=False)
+
+
+class QuestionRow(KnowledgeModel):
+    """A question of the guided recommendation."""
+
+    __tablename__ = "kb_questions"
+    key = Column(String(64), primary_key=True)
+    prompt = Column(Text, nullable=False)
+    position = Column(Integer, nullable=False)
+
+
+class AnswerRow(KnowledgeModel):
+    """A button answer to a recommendation question."""
+
+    __tablename__ = "kb_answers"
+    question_key = Column(String(64), ForeignKey("kb_questions.key"), primary_key=True)
+    value = Column(String(64), primary_key=True)
+    title = Column(Text, nullable=False)
+    position = Column(Integer, nullable=False)
+
+
+class RankingRuleRow(KnowledgeModel):
+    """A ranking rule; `when` and `treatments` are JSON so the rule stays data, as in the file."""
+
+    __tablename__ = "kb_ranking_rules"
+    id = Column(String(64), primary_key=True)
+    position = Column(Integer, nullable=False)
+    effect = Column(String(32), nullable=False)
+    when = Column(JSON, nullable=False)
+    treatments = Column(JSON, nullable=False)
+    weight = Column(Integer, nullable=False)
+    reason = Column(Text, nullable=False)
+    source_key = Column(String(64), ForeignKey("kb_sources.key"), nullable=False)

@@ -10,8 +10,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from bot.knowledge.database import get_engine
-from bot.knowledge.models import AspectRow, ClinicRow, FactRow, TreatmentRow, TreatmentTermRow
-from bot.knowledge.schema import CLINIC_FIELDS, Clinic
+from bot.knowledge.models import (
+    AnswerRow,
+    AspectRow,
+    ClinicRow,
+    FactRow,
+    QuestionRow,
+    RankingRuleRow,
+    TreatmentRow,
+    TreatmentTermRow,
+)
+from bot.knowledge.schema import CLINIC_FIELDS, Clinic, Question, RankingRule, Recommendation
 
 T = TypeVar("T")
 
@@ -90,6 +99,26 @@ class KnowledgeRepository:
         """One aspect's facts for several treatments, read in a single query for comparisons."""
         keys = list(treatment_keys)
         return self._read(lambda session: self._facts(session, aspect, keys))
+
+    def recommendation(self) -> Recommendation:
+        """The recommendation questions and ranking rules, in file order."""
+
+        def query(session: Session) -> Recommendation:
+            answers: Dict[str, Dict[str, str]] = {}
+            for row in session.execute(select(AnswerRow).order_by(AnswerRow.position)).scalars():
+                answers.setdefault(row.question_key, {})[row.value] = row.title
+            questions = {
+                row.key: Question(row.key, row.prompt, answers.get(row.key, {}))
+                for row in session.execute(select(QuestionRow).order_by(QuestionRow.position)).scalars()
+            }
+            rules = tuple(
+                RankingRule(row.id, {key: tuple(values) for key, values in row.when.items()}, row.effect,
+                            tuple(row.treatments), row.weight, row.reason, row.source_key)
+                for row in session.execute(select(RankingRuleRow).order_by(RankingRuleRow.position)).scalars()
+            )
+            return Recommendation(questions, rules)
+
+        return self._read(query)
 
     @staticmethod
     def _facts(session: Session, topic: str, treatment_keys: List[Optional[str]]) -> Dict[Optional[str], List[FactInfo]]:

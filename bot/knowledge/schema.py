@@ -74,6 +74,37 @@ class Treatment:
 
 
 @dataclass(frozen=True)
+class Question:
+    """One question of the guided recommendation, with its button answers (value -> title)."""
+
+    key: str
+    prompt: str
+    answers: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class RankingRule:
+    """When every `when` question has one of the listed answers, apply `effect` to `treatments`."""
+
+    id: str
+    when: Mapping[str, Tuple[str, ...]]
+    effect: str
+    treatments: Tuple[str, ...]
+    weight: int
+    reason: str
+    source: str
+
+    def matches(self, answers: Mapping[str, Optional[str]]) -> bool:
+        return all(answers.get(question) in allowed for question, allowed in self.when.items())
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    questions: Mapping[str, Question]
+    rules: Tuple[RankingRule, ...]
+
+
+@dataclass(frozen=True)
 class KnowledgeBase:
     sources: Mapping[str, Source]
     clinic: Clinic
@@ -82,6 +113,7 @@ class KnowledgeBase:
     treatments: Mapping[str, Treatment]
     skin_types: Mapping[str, Tuple[str, ...]]
     concerns: Mapping[str, Tuple[str, ...]]
+    recommendation: Recommendation
     raw_text: str = field(default="", compare=False, repr=False)
 
     def all_facts(self) -> List[Fact]:
@@ -109,14 +141,16 @@ def parse_knowledge(text: str, where: str = "knowledge") -> KnowledgeBase:
     root = _mapping(data, where)
     sources = _sources(_mapping(root.get("sources"), "sources"))
     aspects = _aspects(_mapping(root.get("aspects"), "aspects"))
+    treatments = _treatments(_mapping(root.get("treatments"), "treatments"), sources, aspects)
     knowledge = KnowledgeBase(
         sources=sources,
         clinic=_clinic(_mapping(root.get("clinic"), "clinic")),
         topics=_topics(_mapping(root.get("topics"), "topics"), sources),
         aspects=aspects,
-        treatments=_treatments(_mapping(root.get("treatments"), "treatments"), sources, aspects),
+        treatments=treatments,
         skin_types=_vocabulary(root.get("skin_types"), "skin_types"),
         concerns=_vocabulary(root.get("concerns"), "concerns"),
+        recommendation=_recommendation(_mapping(root.get("recommendation"), "recommendation"), sources, treatments),
         raw_text=text,
     )
     _check_terms_unique(knowledge)
@@ -221,6 +255,56 @@ def _treatments(
 def _vocabulary(value: Any, where: str) -> Dict[str, Tuple[str, ...]]:
     entries = _mapping(value, where)
     return {key: _terms(terms, f"{where}.{key}") for key, terms in entries.items()}
+
+
+RULE_EFFECTS = ("see_doctor_first", "avoid", "prefer")
+
+
+def _recommendation(entry: Mapping[str, Any], sources: Mapping[str, Source], treatments: Mapping[str, Treatment]) -> Recommendation:
+    questions = {}
+    for key, question in _mapping(entry.get("questions"), "recommendation.questions").items():
+        where = f"recommendation.questions.{key}"
+        question = _mapping(question, where)
+        answers = _mapping(question.get("answers"), f"{where}.answers")
+        questions[key] = Question(key, _text(question, "prompt", where),
+                                  {str(value): _text(answers, value, f"{where}.answers") for value in answers})
+    rules = entry.get("rules")
+    if not isinstance(rules, list) or not rules:
+        raise KnowledgeError("recommendation.rules", "must be a non-empty list of rules")
+    parsed = tuple(_rule(rule, f"recommendation.rules[{index}]", questions, sources, treatments)
+                   for index, rule in enumerate(rules))
+    ids = [rule.id for rule in parsed]
+    if len(set(ids)) != len(ids):
+        raise KnowledgeError("recommendation.rules", "rule ids must be unique")
+    return Recommendation(questions, parsed)
+
+
+def _rule(entry: Any, where: str, questions: Mapping[str, Question], sources: Mapping[str, Source],
+          treatments: Mapping[str, Treatment]) -> RankingRule:
+    entry = _mapping(entry, where)
+    when = {}
+    for question, allowed in _mapping(entry.get("when"), f"{where}.when").items():
+        if question not in questions:
+            raise KnowledgeError(f"{where}.when", f"unknown question '{question}'")
+        values = _terms(allowed, f"{where}.when.{question}")
+        unknown = [value for value in values if value not in questions[question].answers]
+        if not values or unknown:
+            raise KnowledgeError(f"{where}.when.{question}", f"unknown answers: {', '.join(unknown) or 'none given'}")
+        when[question] = values
+    effect = _text(entry, "effect", where)
+    if effect not in RULE_EFFECTS:
+        raise KnowledgeError(f"{where}.effect", f"must be one of {', '.join(RULE_EFFECTS)}")
+    named = _terms(entry.get("treatments"), f"{where}.treatments")
+    unknown = [key for key in named if key not in treatments]
+    if unknown or (effect != "see_doctor_first" and not named):
+        raise KnowledgeError(f"{where}.treatments", f"must list known treatments (unknown: {', '.join(unknown) or 'none given'})")
+    weight = entry.get("weight", 0 if effect != "prefer" else None)
+    if not isinstance(weight, int) or (effect == "prefer" and weight < 1):
+        raise KnowledgeError(f"{where}.weight", "a prefer rule needs a whole-number weight of at least 1")
+    source = _text(entry, "source", where)
+    if source not in sources:
+        raise KnowledgeError(f"{where}.source", f"unknown source '{source}'")
+    return RankingRule(_text(entry, "id", where), when, effect, named, weight, _text(entry, "reason", where), source)
 
 
 def _check_terms_unique(knowledge: KnowledgeBase) -> None:

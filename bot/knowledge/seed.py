@@ -10,11 +10,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from bot.knowledge.models import (
+    AnswerRow,
     AspectRow,
     ClinicRow,
     FactRow,
     KnowledgeModel,
     KnowledgeVersion,
+    QuestionRow,
+    RankingRuleRow,
     SourceRow,
     TreatmentRow,
     TreatmentTermRow,
@@ -24,7 +27,8 @@ from bot.knowledge.schema import GENERAL_GUIDANCE, Fact, KnowledgeBase
 logger = logging.getLogger(__name__)
 
 # Children before parents, so deleting respects the foreign keys.
-_CONTENT_TABLES = (FactRow, TreatmentTermRow, TreatmentRow, AspectRow, ClinicRow, SourceRow, KnowledgeVersion)
+_CONTENT_TABLES = (RankingRuleRow, AnswerRow, QuestionRow, FactRow, TreatmentTermRow, TreatmentRow, AspectRow,
+                   ClinicRow, SourceRow, KnowledgeVersion)
 
 
 def checksum(knowledge: KnowledgeBase) -> str:
@@ -63,6 +67,8 @@ def _row_groups(knowledge: KnowledgeBase) -> Iterator[List[object]]:
                   address=clinic.address, hours=clinic.hours, booking_url=clinic.booking_url),
         *(AspectRow(key=aspect.key, label=aspect.label, position=position)
           for position, aspect in enumerate(knowledge.aspects.values())),
+        *(QuestionRow(key=question.key, prompt=question.prompt, position=position)
+          for position, question in enumerate(knowledge.recommendation.questions.values())),
     ]
     yield [TreatmentRow(key=treatment.key, name=treatment.name, position=position)
            for position, treatment in enumerate(knowledge.treatments.values())]
@@ -73,6 +79,16 @@ def _row_groups(knowledge: KnowledgeBase) -> Iterator[List[object]]:
                    source_key=fact.source, quote=fact.quote, general_guidance=fact.source == GENERAL_GUIDANCE)
            for topic, treatment_key, facts in _fact_groups(knowledge)
            for position, fact in enumerate(facts)]
+    yield [
+        *(AnswerRow(question_key=question.key, value=value, title=title, position=position)
+          for question in knowledge.recommendation.questions.values()
+          for position, (value, title) in enumerate(question.answers.items())),
+        *(RankingRuleRow(id=rule.id, position=position, effect=rule.effect,
+                         when={key: list(values) for key, values in rule.when.items()},
+                         treatments=list(rule.treatments), weight=rule.weight, reason=rule.reason,
+                         source_key=rule.source)
+          for position, rule in enumerate(knowledge.recommendation.rules)),
+    ]
 
 
 def _fact_groups(knowledge: KnowledgeBase) -> Iterator[Tuple[str, Optional[str], Tuple[Fact, ...]]]:
