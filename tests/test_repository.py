@@ -94,3 +94,10 @@ def test_no_engine_is_created_at_import_or_construction(monkeypatch):
 
 def test_recommendation_rules_round_trip(repo, knowledge):
     assert repo.recommendation() == knowledge.recommendation
+
+
+def test_red_flags_round_trip(repo, knowledge):
+    stored = repo.red_flags()
+    assert stored.emergency.advice == knowledge.red_flags.emergency.advice
+    assert set(stored.urgent.phrases) == set(knowledge.red_flags.urgent.phrases)
+    assert set(stored.personal_markers) == set(knowledge.red_flags.personal_markers)

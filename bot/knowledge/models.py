@@ -100,3 +100,20 @@ class RankingRuleRow(KnowledgeModel):
     weight = Column(Integer, nullable=False)
     reason = Column(Text, nullable=False)
     source_key = Column(String(64), ForeignKey("kb_sources.key"), nullable=False)
+
+
+class RedFlagLevelRow(KnowledgeModel):
+    """Urgent-care advice for one red-flag level (emergency, urgent)."""
+
+    __tablename__ = "kb_red_flag_levels"
+    level = Column(String(32), primary_key=True)
+    advice = Column(Text, nullable=False)
+    source_key = Column(String(64), ForeignKey("kb_sources.key"), nullable=False)
+
+
+class RedFlagTermRow(KnowledgeModel):
+    """A red-flag phrase of a level, or (level `personal`) a word marking a personal report."""
+
+    __tablename__ = "kb_red_flag_terms"
+    level = Column(String(32), primary_key=True)
+    phrase = Column(String(128), primary_key=True)

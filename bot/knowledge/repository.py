@@ -17,10 +17,12 @@ from bot.knowledge.models import (
     FactRow,
     QuestionRow,
     RankingRuleRow,
+    RedFlagLevelRow,
+    RedFlagTermRow,
     TreatmentRow,
     TreatmentTermRow,
 )
-from bot.knowledge.schema import CLINIC_FIELDS, Clinic, Question, RankingRule, Recommendation
+from bot.knowledge.schema import CLINIC_FIELDS, Clinic, Question, RankingRule, Recommendation, RedFlagLevel, RedFlags
 
 T = TypeVar("T")
 
@@ -117,6 +119,22 @@ class KnowledgeRepository:
                 for row in session.execute(select(RankingRuleRow).order_by(RankingRuleRow.position)).scalars()
             )
             return Recommendation(questions, rules)
+
+        return self._read(query)
+
+    def red_flags(self) -> RedFlags:
+        """Red-flag phrases per level and the urgent-care advice for each level."""
+
+        def query(session: Session) -> RedFlags:
+            phrases: Dict[str, List[str]] = {}
+            for row in session.execute(select(RedFlagTermRow).order_by(RedFlagTermRow.phrase)).scalars():
+                phrases.setdefault(row.level, []).append(row.phrase)
+            levels = {row.level: row for row in session.execute(select(RedFlagLevelRow)).scalars()}
+            if set(levels) != {"emergency", "urgent"}:
+                raise KnowledgeUnavailable("the knowledge base has not been seeded")
+            level = {name: RedFlagLevel(row.advice, row.source_key, tuple(phrases.get(name, ())))
+                     for name, row in levels.items()}
+            return RedFlags(level["emergency"], level["urgent"], tuple(phrases.get("personal", ())))
 
         return self._read(query)
 

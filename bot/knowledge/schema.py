@@ -105,6 +105,20 @@ class Recommendation:
 
 
 @dataclass(frozen=True)
+class RedFlagLevel:
+    advice: str
+    source: str
+    phrases: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RedFlags:
+    emergency: RedFlagLevel
+    urgent: RedFlagLevel
+    personal_markers: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class KnowledgeBase:
     sources: Mapping[str, Source]
     clinic: Clinic
@@ -114,6 +128,7 @@ class KnowledgeBase:
     skin_types: Mapping[str, Tuple[str, ...]]
     concerns: Mapping[str, Tuple[str, ...]]
     recommendation: Recommendation
+    red_flags: RedFlags
     raw_text: str = field(default="", compare=False, repr=False)
 
     def all_facts(self) -> List[Fact]:
@@ -151,6 +166,7 @@ def parse_knowledge(text: str, where: str = "knowledge") -> KnowledgeBase:
         skin_types=_vocabulary(root.get("skin_types"), "skin_types"),
         concerns=_vocabulary(root.get("concerns"), "concerns"),
         recommendation=_recommendation(_mapping(root.get("recommendation"), "recommendation"), sources, treatments),
+        red_flags=_red_flags(_mapping(root.get("red_flags"), "red_flags"), sources),
         raw_text=text,
     )
     _check_terms_unique(knowledge)
@@ -305,6 +321,21 @@ def _rule(entry: Any, where: str, questions: Mapping[str, Question], sources: Ma
     if source not in sources:
         raise KnowledgeError(f"{where}.source", f"unknown source '{source}'")
     return RankingRule(_text(entry, "id", where), when, effect, named, weight, _text(entry, "reason", where), source)
+
+
+def _red_flags(entry: Mapping[str, Any], sources: Mapping[str, Source]) -> RedFlags:
+    def level(name: str) -> RedFlagLevel:
+        where = f"red_flags.{name}"
+        item = _mapping(entry.get(name), where)
+        source = _text(item, "source", where)
+        if source not in sources:
+            raise KnowledgeError(f"{where}.source", f"unknown source '{source}'")
+        phrases = _terms(item.get("phrases"), f"{where}.phrases")
+        if not phrases:
+            raise KnowledgeError(f"{where}.phrases", "must list at least one phrase")
+        return RedFlagLevel(_text(item, "advice", where), source, phrases)
+
+    return RedFlags(level("emergency"), level("urgent"), _terms(entry.get("personal_markers"), "red_flags.personal_markers"))
 
 
 def _check_terms_unique(knowledge: KnowledgeBase) -> None:

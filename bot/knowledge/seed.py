@@ -18,6 +18,8 @@ from bot.knowledge.models import (
     KnowledgeVersion,
     QuestionRow,
     RankingRuleRow,
+    RedFlagLevelRow,
+    RedFlagTermRow,
     SourceRow,
     TreatmentRow,
     TreatmentTermRow,
@@ -27,7 +29,7 @@ from bot.knowledge.schema import GENERAL_GUIDANCE, Fact, KnowledgeBase
 logger = logging.getLogger(__name__)
 
 # Children before parents, so deleting respects the foreign keys.
-_CONTENT_TABLES = (RankingRuleRow, AnswerRow, QuestionRow, FactRow, TreatmentTermRow, TreatmentRow, AspectRow,
+_CONTENT_TABLES = (RedFlagTermRow, RedFlagLevelRow, RankingRuleRow, AnswerRow, QuestionRow, FactRow, TreatmentTermRow, TreatmentRow, AspectRow,
                    ClinicRow, SourceRow, KnowledgeVersion)
 
 
@@ -88,7 +90,16 @@ def _row_groups(knowledge: KnowledgeBase) -> Iterator[List[object]]:
                          treatments=list(rule.treatments), weight=rule.weight, reason=rule.reason,
                          source_key=rule.source)
           for position, rule in enumerate(knowledge.recommendation.rules)),
+        *_red_flag_rows(knowledge),
     ]
+
+
+def _red_flag_rows(knowledge: KnowledgeBase) -> Iterator[object]:
+    flags = knowledge.red_flags
+    for level, entry in (("emergency", flags.emergency), ("urgent", flags.urgent)):
+        yield RedFlagLevelRow(level=level, advice=entry.advice, source_key=entry.source)
+        yield from (RedFlagTermRow(level=level, phrase=phrase) for phrase in dict.fromkeys(entry.phrases))
+    yield from (RedFlagTermRow(level="personal", phrase=phrase) for phrase in dict.fromkeys(flags.personal_markers))
 
 
 def _fact_groups(knowledge: KnowledgeBase) -> Iterator[Tuple[str, Optional[str], Tuple[Fact, ...]]]:

@@ -1,0 +1,1 @@
+"""Consultation requests: a patient's contact details, validated and stored so staff can call back."""

@@ -1,0 +1,1 @@
+"""Safety: recognising messages about a bad reaction after a treatment (red flags)."""
