@@ -85,6 +85,7 @@ class AnswerRow(KnowledgeModel):
     question_key = Column(String(64), ForeignKey("kb_questions.key"), primary_key=True)
     value = Column(String(64), primary_key=True)
     title = Column(Text, nullable=False)
+    words = Column(JSON, nullable=False)
     position = Column(Integer, nullable=False)
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Dict, Iterable, List, Optional, TypeVar
+from typing import Callable, Dict, Iterable, List, Optional, Tuple, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -107,10 +107,12 @@ class KnowledgeRepository:
 
         def query(session: Session) -> Recommendation:
             answers: Dict[str, Dict[str, str]] = {}
+            words: Dict[str, Dict[str, Tuple[str, ...]]] = {}
             for row in session.execute(select(AnswerRow).order_by(AnswerRow.position)).scalars():
                 answers.setdefault(row.question_key, {})[row.value] = row.title
+                words.setdefault(row.question_key, {})[row.value] = tuple(row.words)
             questions = {
-                row.key: Question(row.key, row.prompt, answers.get(row.key, {}))
+                row.key: Question(row.key, row.prompt, answers.get(row.key, {}), words.get(row.key, {}))
                 for row in session.execute(select(QuestionRow).order_by(QuestionRow.position)).scalars()
             }
             rules = tuple(

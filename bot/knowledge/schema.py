@@ -80,6 +80,7 @@ class Question:
     key: str
     prompt: str
     answers: Mapping[str, str]
+    words: Mapping[str, Tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -157,15 +158,18 @@ def parse_knowledge(text: str, where: str = "knowledge") -> KnowledgeBase:
     sources = _sources(_mapping(root.get("sources"), "sources"))
     aspects = _aspects(_mapping(root.get("aspects"), "aspects"))
     treatments = _treatments(_mapping(root.get("treatments"), "treatments"), sources, aspects)
+    skin_types = _vocabulary(root.get("skin_types"), "skin_types")
+    concerns = _vocabulary(root.get("concerns"), "concerns")
     knowledge = KnowledgeBase(
         sources=sources,
         clinic=_clinic(_mapping(root.get("clinic"), "clinic")),
         topics=_topics(_mapping(root.get("topics"), "topics"), sources),
         aspects=aspects,
         treatments=treatments,
-        skin_types=_vocabulary(root.get("skin_types"), "skin_types"),
-        concerns=_vocabulary(root.get("concerns"), "concerns"),
-        recommendation=_recommendation(_mapping(root.get("recommendation"), "recommendation"), sources, treatments),
+        skin_types=skin_types,
+        concerns=concerns,
+        recommendation=_recommendation(_mapping(root.get("recommendation"), "recommendation"), sources, treatments,
+                                       {"skin_types": skin_types, "concerns": concerns}),
         red_flags=_red_flags(_mapping(root.get("red_flags"), "red_flags"), sources),
         raw_text=text,
     )
@@ -276,14 +280,12 @@ def _vocabulary(value: Any, where: str) -> Dict[str, Tuple[str, ...]]:
 RULE_EFFECTS = ("see_doctor_first", "avoid", "prefer")
 
 
-def _recommendation(entry: Mapping[str, Any], sources: Mapping[str, Source], treatments: Mapping[str, Treatment]) -> Recommendation:
-    questions = {}
-    for key, question in _mapping(entry.get("questions"), "recommendation.questions").items():
-        where = f"recommendation.questions.{key}"
-        question = _mapping(question, where)
-        answers = _mapping(question.get("answers"), f"{where}.answers")
-        questions[key] = Question(key, _text(question, "prompt", where),
-                                  {str(value): _text(answers, value, f"{where}.answers") for value in answers})
+def _recommendation(entry: Mapping[str, Any], sources: Mapping[str, Source], treatments: Mapping[str, Treatment],
+                    vocabularies: Mapping[str, Mapping[str, Tuple[str, ...]]]) -> Recommendation:
+    questions = {
+        key: _question(key, question, vocabularies)
+        for key, question in _mapping(entry.get("questions"), "recommendation.questions").items()
+    }
     rules = entry.get("rules")
     if not isinstance(rules, list) or not rules:
         raise KnowledgeError("recommendation.rules", "must be a non-empty list of rules")
@@ -293,6 +295,28 @@ def _recommendation(entry: Mapping[str, Any], sources: Mapping[str, Source], tre
     if len(set(ids)) != len(ids):
         raise KnowledgeError("recommendation.rules", "rule ids must be unique")
     return Recommendation(questions, parsed)
+
+
+def _question(key: str, entry: Any, vocabularies: Mapping[str, Mapping[str, Tuple[str, ...]]]) -> Question:
+    """An answer is a title, or {title, words}; `vocabulary` takes the words from skin_types/concerns."""
+    where = f"recommendation.questions.{key}"
+    entry = _mapping(entry, where)
+    vocabulary_name = entry.get("vocabulary")
+    if vocabulary_name is not None and vocabulary_name not in vocabularies:
+        raise KnowledgeError(f"{where}.vocabulary", f"must be one of {', '.join(vocabularies)}")
+    vocabulary = vocabularies.get(vocabulary_name, {})
+    titles, words = {}, {}
+    for value, answer in _mapping(entry.get("answers"), f"{where}.answers").items():
+        answer_where = f"{where}.answers.{value}"
+        if isinstance(answer, dict):
+            titles[str(value)] = _text(answer, "title", answer_where)
+            words[str(value)] = _terms(answer.get("words"), f"{answer_where}.words")
+        else:
+            titles[str(value)] = _text({"title": answer}, "title", answer_where)
+            words[str(value)] = vocabulary.get(str(value), ())
+        if vocabulary_name and str(value) not in vocabulary:
+            raise KnowledgeError(answer_where, f"is not in {vocabulary_name}")
+    return Question(key, _text(entry, "prompt", where), titles, words)
 
 
 def _rule(entry: Any, where: str, questions: Mapping[str, Question], sources: Mapping[str, Source],

@@ -5,8 +5,8 @@ import hashlib
 import logging
 from typing import Iterator, List, Optional, Tuple
 
-from sqlalchemy import delete, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import inspect, select
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from bot.knowledge.models import (
@@ -28,35 +28,41 @@ from bot.knowledge.schema import GENERAL_GUIDANCE, Fact, KnowledgeBase
 
 logger = logging.getLogger(__name__)
 
-# Children before parents, so deleting respects the foreign keys.
-_CONTENT_TABLES = (RedFlagTermRow, RedFlagLevelRow, RankingRuleRow, AnswerRow, QuestionRow, FactRow, TreatmentTermRow, TreatmentRow, AspectRow,
-                   ClinicRow, SourceRow, KnowledgeVersion)
+
+# Bump when the tables change shape: the knowledge tables are then rebuilt even for an unchanged file.
+SCHEMA_VERSION = "3"
 
 
 def checksum(knowledge: KnowledgeBase) -> str:
-    return hashlib.sha256(knowledge.raw_text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{SCHEMA_VERSION}\n{knowledge.raw_text}".encode("utf-8")).hexdigest()
 
 
 def seed_database(engine: Engine, knowledge: KnowledgeBase, force: bool = False) -> bool:
-    """Create the tables and replace their content; returns False when already up to date."""
-    KnowledgeModel.metadata.create_all(engine)
+    """Rebuild the knowledge tables from `knowledge` in one transaction; False when already current.
+
+    The tables hold nothing but what the file says, so they are dropped and recreated: that also
+    follows any change in their shape."""
     digest = checksum(knowledge)
-    with Session(engine, future=True) as session, session.begin():
-        if not force and _seeded_checksum(session) == digest:
+    with engine.begin() as connection:
+        if not force and _seeded_checksum(connection) == digest:
             logger.info("Knowledge base already seeded (checksum %s).", digest[:12])
             return False
-        for table in _CONTENT_TABLES:
-            session.execute(delete(table))
-        for rows in _row_groups(knowledge):
-            session.add_all(rows)
-            session.flush()  # parents before children: the ORM has no relationships to order by
-        session.add(KnowledgeVersion(id=1, checksum=digest))
+        KnowledgeModel.metadata.drop_all(connection)
+        KnowledgeModel.metadata.create_all(connection)
+        with Session(bind=connection, future=True) as session:
+            for rows in _row_groups(knowledge):
+                session.add_all(rows)
+                session.flush()  # parents before children: the ORM has no relationships to order by
+            session.add(KnowledgeVersion(id=1, checksum=digest))
+            session.flush()
     logger.info("Seeded knowledge base: %d treatments, %d facts.", len(knowledge.treatments), len(knowledge.all_facts()))
     return True
 
 
-def _seeded_checksum(session: Session) -> Optional[str]:
-    return session.execute(select(KnowledgeVersion.checksum)).scalar_one_or_none()
+def _seeded_checksum(connection: Connection) -> Optional[str]:
+    if not inspect(connection).has_table(KnowledgeVersion.__tablename__):
+        return None
+    return connection.execute(select(KnowledgeVersion.checksum)).scalar_one_or_none()
 
 
 def _row_groups(knowledge: KnowledgeBase) -> Iterator[List[object]]:
@@ -82,7 +88,8 @@ def _row_groups(knowledge: KnowledgeBase) -> Iterator[List[object]]:
            for topic, treatment_key, facts in _fact_groups(knowledge)
            for position, fact in enumerate(facts)]
     yield [
-        *(AnswerRow(question_key=question.key, value=value, title=title, position=position)
+        *(AnswerRow(question_key=question.key, value=value, title=title, position=position,
+                    words=list(question.words.get(value, ())))
           for question in knowledge.recommendation.questions.values()
           for position, (value, title) in enumerate(question.answers.items())),
         *(RankingRuleRow(id=rule.id, position=position, effect=rule.effect,

@@ -1,0 +1,87 @@
+"""`python -m bot.consultations list|export|delete`: staff tools for stored consultation requests."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot import settings
+from bot.consultations.references import is_reference
+from bot.consultations.report import format_table, write_csv
+from bot.consultations.repository import ConsultationRepository, ConsultationStoreUnavailable
+from bot.consultations.validation import InvalidContact
+from bot.knowledge.database import get_engine
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        engine = get_engine(args.database_url or settings.database_url())
+    except SQLAlchemyError as error:  # a malformed URL or missing driver; the URL may hold a password, so not echoed
+        print(f"Invalid database URL ({type(error).__name__}).", file=sys.stderr)
+        return 2
+    repository = ConsultationRepository(engine)
+    try:
+        return args.run(repository, args)
+    except ConsultationStoreUnavailable as error:
+        print(f"Could not reach the consultation database: {error}", file=sys.stderr)
+        return 1
+    except InvalidContact as error:
+        print(f"Not an email address: {error.reason}", file=sys.stderr)
+        return 2
+
+
+def _list(repository: ConsultationRepository, args: argparse.Namespace) -> int:
+    records = repository.list_requests()
+    print(format_table(records) if records else "No consultation requests.")
+    return 0
+
+
+def _export(repository: ConsultationRepository, args: argparse.Namespace) -> int:
+    records = repository.list_requests()
+    try:
+        count = write_csv(records, args.csv)
+    except OSError as error:
+        print(f"Could not write {args.csv}: {error.strerror}", file=sys.stderr)
+        return 1
+    print(f"Exported {count} consultation request(s) to {args.csv}.")
+    return 0
+
+
+def _delete(repository: ConsultationRepository, args: argparse.Namespace) -> int:
+    if args.reference is not None:
+        if not is_reference(args.reference):
+            print(f"{args.reference!r} is not a reference like PG-7K3M9Q.", file=sys.stderr)
+            return 2
+        deleted = repository.delete_by_reference(args.reference)
+    else:
+        deleted = repository.delete_by_email(args.email)
+    print(f"Deleted {deleted} consultation request(s).")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    # --database-url is accepted before or after the command; SUPPRESS keeps a subcommand from resetting it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--database-url", default=argparse.SUPPRESS,
+                        help="SQLAlchemy URL (default: DATABASE_URL, else the SQLite file under var/)")
+    parser = argparse.ArgumentParser(prog="python -m bot.consultations", description=__doc__, parents=[common])
+    parser.set_defaults(database_url=None)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("list", parents=[common], help="show all requests, newest first").set_defaults(run=_list)
+    export = commands.add_parser("export", parents=[common], help="write all requests to a CSV file")
+    export.add_argument("--csv", type=Path, required=True, metavar="PATH")
+    export.set_defaults(run=_export)
+    remove = commands.add_parser("delete", parents=[common], help="delete a request, or all of one person's")
+    target = remove.add_mutually_exclusive_group(required=True)
+    target.add_argument("--reference", metavar="CODE")
+    target.add_argument("--email", metavar="ADDRESS")
+    remove.set_defaults(run=_delete)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,172 @@
+"""Stores and reads consultation requests; every database failure surfaces as ConsultationStoreUnavailable."""
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable, Iterator, List, Optional
+
+from sqlalchemy import delete, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from bot.consultations.models import ConsultationModel, ConsultationRequest
+from bot.consultations.references import new_reference, normalise_reference
+from bot.consultations.submission import (
+    NewConsultation,
+    SubmitResult,
+    idempotency_key,
+    normalised,
+    require_consent,
+)
+from bot.consultations.validation import validate_email
+from bot.knowledge.database import get_engine
+
+logger = logging.getLogger(__name__)
+
+# A clash is a reference collision (one in ~10**9) or the same request saved concurrently; both resolve in one retry.
+MAX_ATTEMPTS = 5
+
+
+class ConsultationStoreUnavailable(RuntimeError):
+    """The request could not be saved or read; the bot must tell the patient it was NOT saved."""
+
+
+@dataclass(frozen=True)
+class ConsultationRecord:
+    """A stored request, detached from the database session."""
+
+    reference: str
+    created_at: datetime
+    name: str
+    email: Optional[str]
+    phone: Optional[str]
+    preferred_treatment: Optional[str]
+    preferred_time: Optional[str]
+    conversation_id: str
+
+
+class ConsultationRepository:
+    """The one way to store, list and delete consultation requests."""
+
+    def __init__(self, engine: Optional[Engine] = None, *, reference_factory: Callable[[], str] = new_reference) -> None:
+        self._engine = engine
+        self._new_reference = reference_factory
+        self._tables_ready = False
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = get_engine()
+        return self._engine
+
+    def create_tables(self) -> None:
+        """Create the table if it is missing; also done lazily by every other method."""
+        with _store_errors():
+            ConsultationModel.metadata.create_all(self.engine)
+        self._tables_ready = True
+
+    def submit(self, request: NewConsultation) -> SubmitResult:
+        """Store a request in one transaction, or return the reference of the identical request stored earlier.
+
+        Raises ConsentNotGiven / InvalidContact (both ValueError) before touching the database.
+        """
+        require_consent(request)
+        clean = normalised(request)
+        key = idempotency_key(clean)
+        self._ensure_tables()
+        with _store_errors():
+            for _ in range(MAX_ATTEMPTS):
+                try:
+                    return self._submit_once(clean, key)
+                except IntegrityError:
+                    continue  # the next attempt finds the concurrent duplicate or draws a new reference
+        raise ConsultationStoreUnavailable(f"the request clashed with stored ones {MAX_ATTEMPTS} times in a row")
+
+    def list_requests(self) -> List[ConsultationRecord]:
+        """All requests, newest first."""
+        self._ensure_tables()
+        statement = select(ConsultationRequest).order_by(ConsultationRequest.created_at.desc(),
+                                                         ConsultationRequest.id.desc())
+        with _store_errors(), Session(self.engine, future=True) as session:
+            return [_record(row) for row in session.execute(statement).scalars()]
+
+    def delete_by_reference(self, code: str) -> int:
+        """Delete one request by its reference; returns how many were deleted (0 or 1)."""
+        return self._delete(ConsultationRequest.reference == normalise_reference(code))
+
+    def delete_by_email(self, email: str) -> int:
+        """Delete every request of one person (e.g. on an erasure request); returns how many were deleted."""
+        return self._delete(ConsultationRequest.email == validate_email(email))
+
+    def _submit_once(self, request: NewConsultation, key: str) -> SubmitResult:
+        with Session(self.engine, future=True) as session, session.begin():
+            existing = session.execute(
+                select(ConsultationRequest.reference).where(ConsultationRequest.idempotency_key == key)
+            ).scalar_one_or_none()
+            if existing is not None:
+                return SubmitResult(existing, created=False)
+            reference = self._new_reference()
+            session.add(ConsultationRequest(
+                reference=reference,
+                name=request.name,
+                email=request.email,
+                phone=request.phone,
+                preferred_treatment=request.preferred_treatment,
+                preferred_time=request.preferred_time,
+                consent_given=True,
+                conversation_id=request.conversation_id,
+                idempotency_key=key,
+            ))
+            session.flush()
+        logger.info("Stored consultation request %s.", reference)  # the reference only: no personal data in logs
+        return SubmitResult(reference, created=True)
+
+    def _delete(self, condition: ColumnElement) -> int:
+        self._ensure_tables()
+        with _store_errors(), Session(self.engine, future=True) as session, session.begin():
+            deleted = session.execute(delete(ConsultationRequest).where(condition)).rowcount
+        logger.info("Deleted %d consultation request(s).", deleted)
+        return deleted
+
+    def _ensure_tables(self) -> None:
+        if not self._tables_ready:
+            self.create_tables()
+
+
+@contextmanager
+def _store_errors() -> Iterator[None]:
+    """Translate database errors without chaining them: SQLAlchemy's messages quote the statement's
+    parameters (names, emails), which must not reach the bot's logs through a traceback."""
+    try:
+        yield
+    except SQLAlchemyError as error:
+        raise ConsultationStoreUnavailable(_describe(error)) from None
+
+
+def _describe(error: SQLAlchemyError) -> str:
+    """The error class, plus the driver's first line for connection-level errors (never the parameters)."""
+    detail = type(error).__name__
+    driver_message = str(error.orig).strip() if isinstance(error, OperationalError) else ""
+    if driver_message:
+        detail += ": " + driver_message.splitlines()[0]  # e.g. connection refused, database is locked
+    return f"consultation database unavailable ({detail})"
+
+
+def _record(row: ConsultationRequest) -> ConsultationRecord:
+    created_at = row.created_at
+    # SQLite returns naive datetimes; they were written in UTC.
+    created_at = created_at.replace(tzinfo=timezone.utc) if created_at.tzinfo is None else created_at.astimezone(timezone.utc)
+    return ConsultationRecord(
+        reference=row.reference,
+        created_at=created_at,
+        name=row.name,
+        email=row.email,
+        phone=row.phone,
+        preferred_treatment=row.preferred_treatment,
+        preferred_time=row.preferred_time,
+        conversation_id=row.conversation_id,
+    )
