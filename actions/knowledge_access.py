@@ -10,7 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from bot import settings
 from bot.knowledge.repository import FactInfo, KnowledgeRepository, KnowledgeUnavailable
-from bot.knowledge.schema import Clinic, KnowledgeError, load_knowledge
+from bot.knowledge.schema import Clinic, KnowledgeBase, KnowledgeError, load_knowledge
 
 logger = logging.getLogger(__name__)
 
@@ -71,10 +71,15 @@ def _utter_unavailable(dispatcher: CollectingDispatcher) -> None:
 
 
 @functools.lru_cache(maxsize=1)
-def _clinic_from_file() -> Optional[Clinic]:
-    """The clinic's contact read straight from the knowledge file, for when the database is down."""
+def knowledge_from_file() -> Optional[KnowledgeBase]:
+    """The knowledge file itself, for answers that must not depend on the database being up."""
     try:
-        return load_knowledge(settings.knowledge_file()).clinic
+        return load_knowledge(settings.knowledge_file())
     except KnowledgeError as error:
         logger.error("Knowledge file unreadable as well: %s", error.where)
         return None
+
+
+def _clinic_from_file() -> Optional[Clinic]:
+    knowledge = knowledge_from_file()
+    return knowledge.clinic if knowledge else None

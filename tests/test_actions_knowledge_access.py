@@ -40,9 +40,9 @@ def test_apology_with_contact_when_database_is_down(dead_database, knowledge, ac
 
 def test_apology_without_contact_when_the_file_is_unreadable_too(dead_database, monkeypatch, tmp_path):
     monkeypatch.setenv("POREGUIDE_KNOWLEDGE", str(tmp_path / "missing.yml"))
-    knowledge_access._clinic_from_file.cache_clear()
+    knowledge_access.knowledge_from_file.cache_clear()
     try:
         [message] = run_action(ActionShowClinicContact(), make_tracker("ask_clinic_contact"))["messages"]
     finally:
-        knowledge_access._clinic_from_file.cache_clear()
+        knowledge_access.knowledge_from_file.cache_clear()
     assert message["response"] == "utter_knowledge_unavailable_no_contact"
