@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Iterable, List, Sequence
 
-from bot.consultations.repository import ConsultationRecord
+from bot.consultations.submission import ConsultationRecord
 
 HEADERS = ("Reference", "Created (UTC)", "Name", "Email", "Phone", "Treatment", "Preferred time")
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
@@ -15,14 +15,15 @@ _FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 def cells(record: ConsultationRecord) -> List[str]:
     """One record as text, in the order of HEADERS."""
+    details = record.details
     return [
         record.reference,
         record.created_at.strftime("%Y-%m-%d %H:%M"),
-        record.name,
-        record.email or "",
-        record.phone or "",
-        record.preferred_treatment or "",
-        record.preferred_time or "",
+        details.name,
+        details.email or "",
+        details.phone or "",
+        details.preferred_treatment or "",
+        details.preferred_time or "",
     ]
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import asdict, fields
+from datetime import timezone
 from typing import Callable, Iterator, List, Optional
 
 from sqlalchemy import delete, select
@@ -16,6 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from bot.consultations.models import ConsultationModel, ConsultationRequest
 from bot.consultations.references import new_reference, normalise_reference
 from bot.consultations.submission import (
+    ConsultationRecord,
     NewConsultation,
     SubmitResult,
     idempotency_key,
@@ -35,24 +36,12 @@ class ConsultationStoreUnavailable(RuntimeError):
     """The request could not be saved or read; the bot must tell the patient it was NOT saved."""
 
 
-@dataclass(frozen=True)
-class ConsultationRecord:
-    """A stored request, detached from the database session."""
-
-    reference: str
-    created_at: datetime
-    name: str
-    email: Optional[str]
-    phone: Optional[str]
-    preferred_treatment: Optional[str]
-    preferred_time: Optional[str]
-    conversation_id: str
-
-
 class ConsultationRepository:
     """The one way to store, list and delete consultation requests."""
 
-    def __init__(self, engine: Optional[Engine] = None, *, reference_factory: Callable[[], str] = new_reference) -> None:
+    def __init__(self, engine: Optional[Engine] = None, *,
+                 reference_factory: Callable[[], str] = new_reference) -> None:
+        """`reference_factory` exists so tests can force a reference collision."""
         self._engine = engine
         self._new_reference = reference_factory
         self._tables_ready = False
@@ -110,17 +99,8 @@ class ConsultationRepository:
             if existing is not None:
                 return SubmitResult(existing, created=False)
             reference = self._new_reference()
-            session.add(ConsultationRequest(
-                reference=reference,
-                name=request.name,
-                email=request.email,
-                phone=request.phone,
-                preferred_treatment=request.preferred_treatment,
-                preferred_time=request.preferred_time,
-                consent_given=True,
-                conversation_id=request.conversation_id,
-                idempotency_key=key,
-            ))
+            # Every NewConsultation field is a column of the same name.
+            session.add(ConsultationRequest(reference=reference, idempotency_key=key, **asdict(request)))
             session.flush()
         logger.info("Stored consultation request %s.", reference)  # the reference only: no personal data in logs
         return SubmitResult(reference, created=True)
@@ -158,15 +138,7 @@ def _describe(error: SQLAlchemyError) -> str:
 
 def _record(row: ConsultationRequest) -> ConsultationRecord:
     created_at = row.created_at
-    # SQLite returns naive datetimes; they were written in UTC.
-    created_at = created_at.replace(tzinfo=timezone.utc) if created_at.tzinfo is None else created_at.astimezone(timezone.utc)
-    return ConsultationRecord(
-        reference=row.reference,
-        created_at=created_at,
-        name=row.name,
-        email=row.email,
-        phone=row.phone,
-        preferred_treatment=row.preferred_treatment,
-        preferred_time=row.preferred_time,
-        conversation_id=row.conversation_id,
-    )
+    if created_at.tzinfo is None:  # SQLite drops the zone; the value was written in UTC
+        created_at = created_at.replace(tzinfo=timezone.utc)
+    details = NewConsultation(**{field.name: getattr(row, field.name) for field in fields(NewConsultation)})
+    return ConsultationRecord(row.reference, created_at.astimezone(timezone.utc), details)

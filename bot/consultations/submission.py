@@ -1,9 +1,10 @@
-"""What the bot hands over to be stored, and how two submissions are recognised as the same request."""
+"""The data handed to and returned by the store, and how two submissions are recognised as the same request."""
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Optional
 
 from bot.consultations.validation import (
@@ -40,6 +41,15 @@ class SubmitResult:
 
     reference: str
     created: bool
+
+
+@dataclass(frozen=True)
+class ConsultationRecord:
+    """A stored request, detached from the database session; `details` as normalised when it was saved."""
+
+    reference: str
+    created_at: datetime
+    details: NewConsultation
 
 
 def require_consent(request: NewConsultation) -> None:

@@ -1,0 +1,155 @@
+"""Consultation requests: collects name, email or phone, preferred treatment and time and explicit
+consent (booking_form), then stores the request before confirming it with a reference code."""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.knowledge_access import apologise_if_unavailable, clinic_template_values, knowledge_from_file, repository
+from bot.consultations.repository import ConsultationRepository, ConsultationStoreUnavailable
+from bot.consultations.submission import NewConsultation
+from bot.consultations.validation import (
+    InvalidContact,
+    contact_kind,
+    validate_email,
+    validate_free_text,
+    validate_name,
+    validate_phone,
+)
+from bot.knowledge.repository import KnowledgeUnavailable
+from bot.knowledge.schema import CLINIC_FIELDS, Clinic
+
+logger = logging.getLogger(__name__)
+
+BOOKING_SLOTS = ("contact_name", "contact_detail", "preferred_treatment", "preferred_time", "consent")
+UNDECIDED = "undecided"
+NO_PREFERENCE = "no preference"
+
+_consultations: Optional[ConsultationRepository] = None
+
+
+def consultations() -> ConsultationRepository:
+    """The shared consultation store; its engine is created on first use, not at import."""
+    global _consultations
+    if _consultations is None:
+        _consultations = ConsultationRepository()
+    return _consultations
+
+
+def use_consultations(replacement: Optional[ConsultationRepository]) -> None:
+    """Point the booking actions at another store (tests)."""
+    global _consultations
+    _consultations = replacement
+
+
+def _reask(dispatcher: CollectingDispatcher, slot: str, reason: str) -> Dict[Text, Any]:
+    dispatcher.utter_message(response="utter_invalid_contact", reason=reason)
+    return {slot: None}
+
+
+class ActionPrepareBooking(Action):
+    """Pre-fills the preferred treatment from the conversation before the booking form starts."""
+
+    def name(self) -> Text:
+        return "action_prepare_booking"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        treatment = tracker.get_slot("treatment") or tracker.get_slot("recommended_treatment")
+        return [SlotSet("preferred_treatment", treatment)] if treatment else []
+
+
+class ValidateBookingForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_booking_form"
+
+    async def validate_contact_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        try:
+            return {"contact_name": validate_name(str(value))}
+        except InvalidContact as invalid:
+            return _reask(dispatcher, "contact_name", invalid.reason)
+
+    async def validate_contact_detail(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        text = str(value)
+        validator = validate_email if contact_kind(text) == "email" else validate_phone
+        try:
+            return {"contact_detail": validator(text)}
+        except InvalidContact as invalid:
+            return _reask(dispatcher, "contact_detail", invalid.reason)
+
+    async def validate_preferred_treatment(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        key = repository().resolve_treatment(str(value))
+        if key is None and UNDECIDED not in str(value).lower() and "not sure" not in str(value).lower():
+            dispatcher.utter_message(response="utter_pick_an_answer")
+            return {"preferred_treatment": None}
+        return {"preferred_treatment": key or UNDECIDED}
+
+    async def validate_preferred_time(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        try:
+            return {"preferred_time": validate_free_text(str(value), "a preferred time") or NO_PREFERENCE}
+        except InvalidContact as invalid:
+            return _reask(dispatcher, "preferred_time", invalid.reason)
+
+
+class AskPreferredTreatment(Action):
+    def name(self) -> Text:
+        return "action_ask_preferred_treatment"
+
+    @apologise_if_unavailable
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        buttons = [{"title": item.name, "payload": "/inform" + json.dumps({"treatment": item.key})}
+                   for item in repository().treatments()]
+        buttons.append({"title": "Not sure yet", "payload": UNDECIDED})
+        dispatcher.utter_message(response="utter_ask_preferred_treatment", buttons=buttons)
+        return []
+
+
+class ActionSubmitConsultation(Action):
+    """Stores the request, then confirms with its reference; never confirms what was not stored."""
+
+    def name(self) -> Text:
+        return "action_submit_consultation"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        reset = [SlotSet(slot, None) for slot in BOOKING_SLOTS]
+        contact = _clinic_contact()
+        if tracker.get_slot("consent") is not True:
+            dispatcher.utter_message(response="utter_consent_declined", **contact)
+            return reset
+        detail = tracker.get_slot("contact_detail") or ""
+        is_email = contact_kind(detail) == "email"
+        treatment = tracker.get_slot("preferred_treatment")
+        preferred_time = tracker.get_slot("preferred_time")
+        request = NewConsultation(
+            name=tracker.get_slot("contact_name") or "",
+            conversation_id=tracker.sender_id,
+            consent_given=True,
+            email=detail if is_email else None,
+            phone=None if is_email else detail,
+            preferred_treatment=None if treatment in (None, UNDECIDED) else treatment,
+            preferred_time=None if preferred_time in (None, NO_PREFERENCE) else preferred_time,
+        )
+        try:
+            result = consultations().submit(request)
+        except (ConsultationStoreUnavailable, InvalidContact) as error:
+            logger.error("Consultation request not stored: %s", type(error).__name__)
+            dispatcher.utter_message(response="utter_consultation_not_saved", **contact)
+            return reset
+        response = "utter_consultation_confirmed" if result.created else "utter_consultation_already_stored"
+        dispatcher.utter_message(response=response, reference=result.reference, **contact)
+        return reset
+
+
+def _clinic_contact() -> Dict[str, str]:
+    """The clinic's contact, from the database or, when it is down, from the knowledge file."""
+    try:
+        return clinic_template_values(repository().clinic())
+    except KnowledgeUnavailable:
+        knowledge = knowledge_from_file()
+        clinic = knowledge.clinic if knowledge else Clinic(*(["the clinic"] * len(CLINIC_FIELDS)))
+        return clinic_template_values(clinic)
