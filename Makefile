@@ -18,7 +18,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup seed train chat actions shell test lock clean
+.PHONY: help setup seed train chat actions test requests requests-csv lock clean
 
 help:
 	@echo "make chat     set everything up and talk to PoreGuide in the terminal"
@@ -26,6 +26,7 @@ help:
 	@echo "make setup    venv, spaCy pipeline, database, model (each only when out of date)"
 	@echo "make train    retrain the model if data, domain, config or knowledge changed"
 	@echo "make actions  run the action server in the foreground on port $(ACTION_PORT)"
+	@echo "make requests      list consultation requests (staff); make requests-csv CSV=file.csv exports them"
 	@echo "make lock     regenerate constraints.txt from the current venv"
 	@echo "make clean    remove the venv, var/ and models/"
 
@@ -65,6 +66,14 @@ actions: $(INSTALLED) seed
 
 test: setup
 	@set -o pipefail; $(PY) -m pytest
+
+CSV ?= var/consultation-requests.csv
+
+requests: $(INSTALLED)
+	@$(PY) -m bot.consultations list
+
+requests-csv: $(INSTALLED)
+	@$(PY) -m bot.consultations export --csv $(CSV)
 
 lock: $(INSTALLED)
 	@{ echo "# Exact versions for a reproducible install: pip install -c constraints.txt -e '.[test]'"; \

@@ -3,6 +3,7 @@ understands typed answers with the knowledge base's words, and ranks the options
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -19,25 +20,42 @@ QUESTIONS = ("skin_type", "concern", "downtime", "setting", "safety")
 RECOMMENDED = "recommended_treatment"
 
 
+MAX_GAP = 2  # words allowed between the words of a phrase: "can't take ANY time off"
+
+
 def match_answer(question: Question, text: Optional[str]) -> Optional[str]:
     """The answer value that `text` means: a value, a button title, or one of its words.
 
-    The longest matching word wins, so "combination" beats "combo" and "no cold sores" counts
+    The longest matching phrase wins, so "combination" beats "combo" and "no cold sores" counts
     as cold sores (asking a dermatologist about it is the safe reading)."""
-    said = " ".join(str(text or "").lower().replace("_", " ").split())
-    if not said:
-        return None
+    said = _words(str(text or "").replace("_", " "))
     best, best_length = None, 0
     for value, title in question.answers.items():
-        candidates = (value.replace("_", " "), title.lower(), *question.words.get(value, ()))
-        for candidate in candidates:
-            if _contains_words(said, candidate) and len(candidate) > best_length:
+        for candidate in (value.replace("_", " "), title, *question.words.get(value, ())):
+            phrase = _words(candidate)
+            if phrase and _occurs(phrase, said) and len(candidate) > best_length:
                 best, best_length = value, len(candidate)
     return best
 
 
-def _contains_words(text: str, phrase: str) -> bool:
-    return f" {phrase} " in f" {text} "
+def _words(text: str) -> List[str]:
+    return re.findall(r"[a-z0-9]+", text.lower().replace("'", "").replace("\u2019", ""))
+
+
+def _occurs(phrase: List[str], said: List[str]) -> bool:
+    """Whether the phrase's words appear in order, each within MAX_GAP words of the previous."""
+    for start, word in enumerate(said):
+        if word != phrase[0]:
+            continue
+        position = start
+        for expected in phrase[1:]:
+            window = said[position + 1:position + 2 + MAX_GAP]
+            if expected not in window:
+                break
+            position += 1 + window.index(expected)
+        else:
+            return True
+    return False
 
 
 def answer_buttons(question: Question) -> List[Dict[str, str]]:

@@ -76,9 +76,12 @@ def managed_process(
         stop(process)
 
 
-def action_server(port: int, log_path: Path, timeout: float = 90.0) -> ContextManager[subprocess.Popen]:
-    """`rasa run actions` on 127.0.0.1:`port` for the duration of a `with` block."""
-    env = process_environment()
+def action_server(
+    port: int, log_path: Path, timeout: float = 90.0, extra_env: Optional[Dict[str, str]] = None
+) -> ContextManager[subprocess.Popen]:
+    """`rasa run actions` on 127.0.0.1:`port` for the duration of a `with` block; `extra_env`
+    (e.g. another DATABASE_URL) goes to the action server only."""
+    env = {**process_environment(), **(extra_env or {})}
     env["SANIC_HOST"] = LOCALHOST
     command = [rasa_executable(), "run", "actions", "--port", str(port)]
     return managed_process("action server", command, env, log_path, f"http://{LOCALHOST}:{port}/health", timeout)

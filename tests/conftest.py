@@ -100,3 +100,21 @@ def run_action(action: Action, tracker: Tracker) -> Dict[str, Any]:
 
 def slot_events(events: List[Dict[str, Any]]) -> Dict[str, Any]:
     return {event["name"]: event["value"] for event in events if event.get("event") == "slot"}
+
+
+@pytest.fixture(scope="session")
+def e2e_database_url(tmp_path_factory: pytest.TempPathFactory, knowledge: KnowledgeBase) -> str:
+    """A seeded SQLite database of the end-to-end tests' own, so they never touch var/."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('e2e_database') / 'poreguide.db'}"
+    engine = create_engine(url, future=True)
+    seed_database(engine, knowledge)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def bot_url(tmp_path_factory: pytest.TempPathFactory, e2e_database_url: str) -> Iterator[str]:
+    """The REAL action and Rasa servers, started once for every end-to-end test module."""
+    from tests.e2e import start_servers
+
+    yield from start_servers(tmp_path_factory, e2e_database_url)

@@ -114,3 +114,16 @@ def test_safety_answers_lead_to_a_dermatologist_first(seeded_repository, safety)
     assert "1." not in result["messages"][0]["text"]
     assert result["messages"][1]["response"] == "utter_see_dermatologist_first"
     assert slot_events(result["events"]) == {"recommended_treatment": None}
+
+
+@pytest.mark.parametrize(
+    "question,text,value",
+    [
+        ("downtime", "i cant take any time off work", "none"),
+        ("downtime", "I can’t take time off", "none"),
+        ("setting", "i would rather do it on my own", "home"),
+        ("skin_type", "kind of oilyish", None),
+    ],
+)
+def test_match_answer_tolerates_small_gaps_and_apostrophes(questions, question, text, value):
+    assert match_answer(questions[question], text) == value

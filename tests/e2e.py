@@ -1,0 +1,131 @@
+"""Support for end-to-end tests: starts the REAL action server and Rasa server (trained model,
+REST channel from credentials.yml, the seeded knowledge database) once per test session, and
+talks to them over HTTP the way a website would. Nothing is mocked."""
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Tuple
+
+import pytest
+import yaml
+
+from bot import settings
+from bot.launcher import action_server, rasa_server
+
+MODEL = settings.PROJECT_ROOT / "models" / "poreguide.tar.gz"
+REQUEST_TIMEOUT = 60.0
+LOG_TAIL_LINES = 40
+
+
+# --------------------------------------------------------------------------- servers
+
+
+def free_ports(count: int) -> List[int]:
+    """`count` distinct free TCP ports on 127.0.0.1 (all sockets held open until all are chosen)."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+
+
+def write_endpoints(path: Path, action_port: int) -> Path:
+    """A copy of endpoints.yml whose action endpoint is the action server started here."""
+    endpoints = yaml.safe_load((settings.PROJECT_ROOT / "endpoints.yml").read_text(encoding="utf-8")) or {}
+    endpoints.setdefault("action_endpoint", {})["url"] = f"http://127.0.0.1:{action_port}/webhook"
+    path.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    if not path.exists():
+        return f"--- {path}: no log written ---"
+    content = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return f"--- last {lines} lines of {path} ---\n" + "\n".join(content[-lines:])
+
+
+def start_servers(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Iterator[str]:
+    """Start the action server (on `database_url`) and the Rasa server; yield the Rasa base URL."""
+    if not MODEL.exists():
+        pytest.fail(f"No trained model at {MODEL}: run `make train` (or `make test`) first.")
+    action_port, rasa_port = free_ports(2)
+    work = tmp_path_factory.mktemp("end_to_end")
+    logs = tmp_path_factory.mktemp("end_to_end_logs")
+    action_log, rasa_log = logs / "actions.log", logs / "rasa.log"
+    endpoints = write_endpoints(work / "endpoints.yml", action_port)
+
+    with pytest.MonkeyPatch.context() as patch, contextlib.ExitStack() as servers:
+        # No usage reports from test runs (the launcher passes os.environ on to both processes).
+        patch.setenv("RASA_TELEMETRY_ENABLED", "false")
+        try:
+            servers.enter_context(action_server(action_port, action_log, extra_env={"DATABASE_URL": database_url}))
+            servers.enter_context(
+                rasa_server(rasa_port, rasa_log, endpoints,
+                            credentials=settings.PROJECT_ROOT / "credentials.yml", model=MODEL)
+            )
+        except RuntimeError as error:
+            pytest.fail(f"{error}\n{log_tail(action_log)}\n{log_tail(rasa_log)}", pytrace=False)
+        base_url = f"http://127.0.0.1:{rasa_port}"
+        # A Rasa server whose model failed to load still answers HTTP, with empty replies:
+        # probe with an intent payload (no NLU involved) so that shows up here, with the logs.
+        if not probe_answers(base_url):
+            pytest.fail(f"The Rasa server on port {rasa_port} answers nothing (model not loaded?)\n"
+                        f"{log_tail(rasa_log)}", pytrace=False)
+        yield base_url
+
+
+# --------------------------------------------------------------------------- talking to the bot
+
+
+def send(base_url: str, sender: str, message: str) -> List[Dict[str, Any]]:
+    """POST one message to the REST channel; the bot's reply messages, never empty."""
+    request = urllib.request.Request(
+        f"{base_url}/webhooks/rest/webhook",
+        data=json.dumps({"sender": sender, "message": message}).encode("utf-8"),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT) as response:
+        assert response.status == 200, f"{message!r}: HTTP {response.status}"
+        replies = json.loads(response.read().decode("utf-8"))
+    assert isinstance(replies, list) and replies, f"{message!r}: the bot sent no reply at all"
+    return replies
+
+
+def probe_answers(base_url: str) -> bool:
+    """True if the bot answers a greeting sent as an intent payload (bypasses the NLU)."""
+    try:
+        send(base_url, f"e2e-probe-{uuid.uuid4().hex}", "/greet")
+    except (AssertionError, OSError):
+        return False
+    return True
+
+
+def reply_text(replies: List[Dict[str, Any]]) -> str:
+    return "\n".join(reply["text"] for reply in replies if reply.get("text"))
+
+
+def reply_buttons(replies: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    return [button for reply in replies for button in reply.get("buttons") or []]
+
+
+class Conversation:
+    """One person talking to the bot: every message goes out under the same, unique sender id."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.sender = f"e2e-{uuid.uuid4().hex}"
+
+    def say(self, message: str) -> Tuple[str, List[Dict[str, Any]]]:
+        replies = send(self.base_url, self.sender, message)
+        return reply_text(replies), reply_buttons(replies)
+
+
+def assert_contains(message: str, answer: str, expected: List[str]) -> None:
+    missing = [part for part in expected if part.lower() not in answer.lower()]
+    assert not missing, f"{message!r}: reply lacks {missing}; the bot answered:\n{answer}"
