@@ -35,9 +35,10 @@ ALL_NAMES = [MICRONEEDLING, LASER, EXFOLIATION]
 # peels)"), which is what the keys say; side-by-side comparisons use the full names above.
 ALL_TREATMENTS_IN_TEXT = [key.replace("_", " ") for key in NAMES]
 
-# Both the out-of-scope reply and the "please rephrase" fallback say this; an answer about
-# pores (e.g. the options) does not, so a misread weather question still fails the test.
-SCOPE_REPLY = "answer questions about enlarged pores"
+# The out-of-scope reply, the "please rephrase" fallback and the capabilities reply all say this,
+# each a clear statement of what PoreGuide can help with; an answer about pores (e.g. the
+# options) does not, so a misread weather question still fails the test.
+SCOPE_REPLY = "questions about enlarged pores"
 
 
 # --------------------------------------------------------------------------- single questions

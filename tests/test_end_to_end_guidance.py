@@ -108,3 +108,13 @@ def test_red_flag_interrupts_the_form_and_holds_recommendations_until_fine(bot_u
 def test_emergency_outside_any_form(bot_url, knowledge):
     reply, _ = Conversation(bot_url).say("i can't breathe properly and my lips are swelling after the peel")
     assert_contains("emergency", reply, [knowledge.red_flags.emergency.advice])
+
+
+def test_changing_an_answer_updates_the_recommendation(bot_url):
+    chat = Conversation(bot_url)
+    chat.say("which treatment is right for me")
+    reply = _answer_questions(chat, ["oily", "large pores", "a few days is fine", "at the clinic", "none of these"])
+    assert_contains("first", reply, ["Based on your answers", "oily skin tends to clog pores"])
+    reply, _ = chat.say("actually my skin is dry")
+    assert_contains("changed", reply, ["Based on your answers"])
+    assert "oily skin tends to clog pores" not in reply
