@@ -12,6 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.knowledge_access import apologise_if_unavailable, clinic_template_values, knowledge_from_file, repository
+from actions.shared import Shared
 from bot.consultations.repository import ConsultationRepository, ConsultationStoreUnavailable
 from bot.consultations.submission import NewConsultation
 from bot.consultations.validation import (
@@ -31,21 +32,17 @@ BOOKING_SLOTS = ("contact_name", "contact_detail", "preferred_treatment", "prefe
 UNDECIDED = "undecided"
 NO_PREFERENCE = "no preference"
 
-_consultations: Optional[ConsultationRepository] = None
+_consultations: Shared[ConsultationRepository] = Shared(ConsultationRepository)
 
 
 def consultations() -> ConsultationRepository:
     """The shared consultation store; its engine is created on first use, not at import."""
-    global _consultations
-    if _consultations is None:
-        _consultations = ConsultationRepository()
-    return _consultations
+    return _consultations.get()
 
 
 def use_consultations(replacement: Optional[ConsultationRepository]) -> None:
     """Point the booking actions at another store (tests)."""
-    global _consultations
-    _consultations = replacement
+    _consultations.use(replacement)
 
 
 def _reask(dispatcher: CollectingDispatcher, slot: str, reason: str) -> Dict[Text, Any]:

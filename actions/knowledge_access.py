@@ -8,29 +8,26 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.shared import Shared
 from bot import settings
 from bot.knowledge.repository import FactInfo, KnowledgeRepository, KnowledgeUnavailable
 from bot.knowledge.schema import Clinic, KnowledgeBase, KnowledgeError, load_knowledge
 
 logger = logging.getLogger(__name__)
 
-_repository: Optional[KnowledgeRepository] = None
+_repository: Shared[KnowledgeRepository] = Shared(KnowledgeRepository)
 
 ActionRun = Callable[..., Awaitable[List[Dict[Text, Any]]]]
 
 
 def repository() -> KnowledgeRepository:
     """The shared repository; its engine is created on the first query, not at import."""
-    global _repository
-    if _repository is None:
-        _repository = KnowledgeRepository()
-    return _repository
+    return _repository.get()
 
 
 def use_repository(replacement: Optional[KnowledgeRepository]) -> None:
     """Point the actions at another repository (tests, or a second database)."""
-    global _repository
-    _repository = replacement
+    _repository.use(replacement)
 
 
 def clinic_template_values(clinic: Clinic) -> Dict[str, str]:

@@ -24,7 +24,7 @@ from bot.consultations.submission import (
     require_consent,
 )
 from bot.consultations.validation import validate_email
-from bot.knowledge.database import get_engine
+from bot.knowledge.database import UsesDatabase
 
 logger = logging.getLogger(__name__)
 
@@ -36,21 +36,15 @@ class ConsultationStoreUnavailable(RuntimeError):
     """The request could not be saved or read; the bot must tell the patient it was NOT saved."""
 
 
-class ConsultationRepository:
+class ConsultationRepository(UsesDatabase):
     """The one way to store, list and delete consultation requests."""
 
     def __init__(self, engine: Optional[Engine] = None, *,
                  reference_factory: Callable[[], str] = new_reference) -> None:
         """`reference_factory` exists so tests can force a reference collision."""
-        self._engine = engine
+        super().__init__(engine)
         self._new_reference = reference_factory
         self._tables_ready = False
-
-    @property
-    def engine(self) -> Engine:
-        if self._engine is None:
-            self._engine = get_engine()
-        return self._engine
 
     def create_tables(self) -> None:
         """Create the table if it is missing; also done lazily by every other method."""

@@ -24,6 +24,19 @@ def get_engine(url: Optional[str] = None) -> Engine:
         return engine
 
 
+class UsesDatabase:
+    """Base for repositories: a given engine, or the shared default one created on first use."""
+
+    def __init__(self, engine: Optional[Engine] = None) -> None:
+        self._engine = engine
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = get_engine()
+        return self._engine
+
+
 def dispose_engines() -> None:
     """Close every pooled connection, e.g. between tests or before a fork."""
     with _lock:

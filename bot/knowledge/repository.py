@@ -5,11 +5,10 @@ from dataclasses import dataclass
 from typing import Callable, Dict, Iterable, List, Optional, Tuple, TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from bot.knowledge.database import get_engine
+from bot.knowledge.database import UsesDatabase
 from bot.knowledge.models import (
     AnswerRow,
     AspectRow,
@@ -44,17 +43,8 @@ class FactInfo:
     general_guidance: bool
 
 
-class KnowledgeRepository:
+class KnowledgeRepository(UsesDatabase):
     """Reads treatments, facts and clinic details with SQLAlchemy 2.0-style queries."""
-
-    def __init__(self, engine: Optional[Engine] = None) -> None:
-        self._engine = engine
-
-    @property
-    def engine(self) -> Engine:
-        if self._engine is None:
-            self._engine = get_engine()
-        return self._engine
 
     def clinic(self) -> Clinic:
         def query(session: Session) -> Clinic:
