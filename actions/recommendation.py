@@ -18,6 +18,8 @@ from bot.recommendation.ranking import rank
 FORM = "recommendation_form"
 QUESTIONS = ("skin_type", "concern", "downtime", "setting", "safety")
 RECOMMENDED = "recommended_treatment"
+# Intents whose messages must reach their own rules, never fill a questionnaire answer.
+NEVER_AN_ANSWER = ("report_red_flag", "stop")
 
 
 MAX_GAP = 2  # words allowed between the words of a phrase: "can't take ANY time off"
@@ -67,10 +69,36 @@ def answer_buttons(question: Question) -> List[Dict[str, str]]:
 
 
 class ValidateRecommendationForm(FormValidationAction):
-    """Accepts an answer only when it is one of the question's answers; otherwise re-asks."""
+    """Understands typed answers to the question just asked, whatever the NLU made of them ("at
+    home" may read as a question about home treatment), and accepts only known answers. A message
+    that answers nothing is left alone, so the form steps aside and the question gets answered."""
 
     def name(self) -> Text:
         return "validate_recommendation_form"
+
+    async def extract_skin_type(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        return self._extract("skin_type", tracker)
+
+    async def extract_concern(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        return self._extract("concern", tracker)
+
+    async def extract_downtime(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        return self._extract("downtime", tracker)
+
+    async def extract_setting(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        return self._extract("setting", tracker)
+
+    async def extract_safety(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        return self._extract("safety", tracker)
+
+    @staticmethod
+    def _extract(slot: str, tracker: Tracker) -> Dict[Text, Any]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if tracker.get_slot("requested_slot") != slot or intent in NEVER_AN_ANSWER:
+            return {}
+        question = repository().recommendation().questions[slot]
+        matched = match_answer(question, tracker.latest_message.get("text"))
+        return {slot: matched} if matched else {}
 
     async def validate_skin_type(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         return self._validate("skin_type", value, dispatcher, tracker)

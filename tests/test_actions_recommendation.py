@@ -127,3 +127,26 @@ def test_safety_answers_lead_to_a_dermatologist_first(seeded_repository, safety)
 )
 def test_match_answer_tolerates_small_gaps_and_apostrophes(questions, question, text, value):
     assert match_answer(questions[question], text) == value
+
+
+def _extract(slot, text, intent="inform", requested=None):
+    tracker = make_tracker(intent, slots={"requested_slot": requested or slot}, text=text)
+    method = getattr(ValidateRecommendationForm(), f"extract_{slot}")
+    return asyncio.run(method(CollectingDispatcher(), tracker, {}))
+
+
+def test_typed_answer_is_extracted_whatever_the_intent(seeded_repository):
+    assert _extract("setting", "at home", intent="ask_at_home") == {"setting": "home"}
+
+
+def test_question_that_answers_nothing_is_left_for_its_rule(seeded_repository):
+    assert _extract("skin_type", "wait, what is microneedling?", intent="ask_treatment_info") == {}
+
+
+def test_red_flag_and_stop_never_fill_an_answer(seeded_repository):
+    assert _extract("safety", "i get cold sores and my lip is swollen since the laser", intent="report_red_flag") == {}
+    assert _extract("setting", "stop, at home or not i'm done", intent="stop") == {}
+
+
+def test_only_the_question_being_asked_is_extracted_from_text(seeded_repository):
+    assert _extract("setting", "at home", requested="downtime") == {}

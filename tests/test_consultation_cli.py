@@ -50,7 +50,11 @@ def test_list_shows_the_records_in_aligned_columns(database_url, capsys):
     assert second.index("Bo") == header.index("Name") and second.index("+442079460958") == header.index("Phone")
 
 
-def test_list_accepts_the_url_before_the_command_and_says_when_empty(database_url, capsys):
+def test_list_accepts_the_url_before_the_command_and_says_when_empty(database_url, capsys, monkeypatch, tmp_path):
+    # The default database has a request, so listing it instead of the given one would show.
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    submit(other)
+    monkeypatch.setenv("DATABASE_URL", other)
     assert run(capsys, "--database-url", database_url, "list") == (0, "No consultation requests.\n", "")
 
 

@@ -19,7 +19,7 @@ from bot.knowledge.database import get_engine
 def main(argv: Optional[List[str]] = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        engine = get_engine(args.database_url or settings.database_url())
+        engine = get_engine(getattr(args, "database_url", None) or settings.database_url())
     except SQLAlchemyError as error:  # a malformed URL or missing driver; the URL may hold a password, so not echoed
         print(f"Invalid database URL ({type(error).__name__}).", file=sys.stderr)
         return 2
@@ -69,7 +69,6 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--database-url", default=argparse.SUPPRESS,
                         help="SQLAlchemy URL (default: DATABASE_URL, else the SQLite file under var/)")
     parser = argparse.ArgumentParser(prog="python -m bot.consultations", description=__doc__, parents=[common])
-    parser.set_defaults(database_url=None)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", parents=[common], help="show all requests, newest first").set_defaults(run=_list)
     export = commands.add_parser("export", parents=[common], help="write all requests to a CSV file")
