@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Sequence, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -186,14 +186,19 @@ class ActionRecommendTreatments(Action):
         summaries = knowledge.facts_by_treatment("summary", list(names))
         lines = [
             f"{position}. {names[option.treatment]}: {format_facts(summaries[option.treatment])}"
-            + (f" Why: {' '.join(option.reasons)}" if option.reasons else "")
+            + (f" Why: {_sentences(option.reasons)}" if option.reasons else "")
             for position, option in enumerate(result.ranked, start=1)
         ]
         text = "Based on your answers, the options in order:\n" + "\n".join(lines)
         if result.avoided:
-            avoided = [f"{names[option.treatment]}: {' '.join(option.reasons)}" for option in result.avoided]
+            avoided = [f"{names[option.treatment]}: {_sentences(option.reasons)}" for option in result.avoided]
             text += "\nBetter to avoid for now:\n" + bullet_list(avoided)
         dispatcher.utter_message(text=text)
         dispatcher.utter_message(response="utter_confirm_with_dermatologist")
         top = result.ranked[0].treatment if result.ranked else None
         return [SlotSet(RECOMMENDED, top)]
+
+
+def _sentences(reasons: Sequence[str]) -> str:
+    """Rule reasons are written to follow "because"; as stand-alone sentences they get a capital."""
+    return " ".join(reason[:1].upper() + reason[1:] for reason in reasons)

@@ -98,7 +98,7 @@ def test_recommendation_ranks_with_reasons_and_avoids(seeded_repository):
     text = result["messages"][0]["text"]
     assert text.startswith("Based on your answers")
     assert "1. Exfoliation and peels:" in text and "Why:" in text
-    assert "Better to avoid for now:" in text and "Microneedling: it needs recovery time" in text
+    assert "Better to avoid for now:" in text and "Microneedling: It takes a couple of days to heal." in text
     assert result["messages"][1]["response"] == "utter_confirm_with_dermatologist"
     assert slot_events(result["events"]) == {"recommended_treatment": "exfoliation"}
 

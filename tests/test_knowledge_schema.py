@@ -75,7 +75,7 @@ BAD_FILES = {
     "rule with unknown answer": (_set("recommendation.rules.0.when", {"safety": ["tired"]}), "recommendation.rules[0].when.safety"),
     "rule with unknown effect": (_set("recommendation.rules.0.effect", "cure"), "recommendation.rules[0].effect"),
     "rule with unknown treatment": (_set("recommendation.rules.3.treatments", ["botox"]), "recommendation.rules[3].treatments"),
-    "prefer rule without weight": (_drop("recommendation.rules.5.weight"), "recommendation.rules[5].weight"),
+    "prefer rule without weight": (_drop("recommendation.rules.6.weight"), "recommendation.rules[6].weight"),
     "question without prompt": (_drop("recommendation.questions.skin_type.prompt"), "recommendation.questions.skin_type.prompt"),
 }
 
