@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Sequence, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -57,8 +57,17 @@ class ActionPrepareBooking(Action):
         return "action_prepare_booking"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        treatment = tracker.get_slot("treatment") or tracker.get_slot("recommended_treatment")
+        treatment = _latest_slot_value(tracker, ("treatment", "recommended_treatment"))
         return [SlotSet("preferred_treatment", treatment)] if treatment else []
+
+
+def _latest_slot_value(tracker: Tracker, slots: Sequence[str]) -> Optional[str]:
+    """The most recently set non-empty value among `slots`: the treatment last talked about,
+    or the top recommendation if that came later."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "slot" and event.get("name") in slots and event.get("value"):
+            return str(event["value"])
+    return next((tracker.get_slot(slot) for slot in slots if tracker.get_slot(slot)), None)
 
 
 class ValidateBookingForm(FormValidationAction):

@@ -65,6 +65,15 @@ def test_unknown_treatment_is_re_asked(seeded_repository):
     assert result == {"preferred_treatment": None} and messages[0]["response"] == "utter_pick_an_answer"
 
 
+def test_the_most_recent_of_treatment_and_recommendation_is_pre_filled():
+    tracker = make_tracker("book_consultation", slots={"treatment": "microneedling", "recommended_treatment": "exfoliation"})
+    tracker.events = [{"event": "slot", "name": "treatment", "value": "microneedling"},
+                      {"event": "slot", "name": "recommended_treatment", "value": "exfoliation"}]
+    assert slot_events(run_action(ActionPrepareBooking(), tracker)["events"]) == {"preferred_treatment": "exfoliation"}
+    tracker.events.append({"event": "slot", "name": "treatment", "value": "laser_resurfacing"})
+    assert slot_events(run_action(ActionPrepareBooking(), tracker)["events"]) == {"preferred_treatment": "laser_resurfacing"}
+
+
 def test_treatment_is_pre_filled_from_the_conversation():
     events = run_action(ActionPrepareBooking(), make_tracker("book_consultation", slots={"treatment": "exfoliation"}))["events"]
     assert slot_events(events) == {"preferred_treatment": "exfoliation"}
