@@ -122,7 +122,7 @@ class ValidateRecommendationForm(FormValidationAction):
         if matched is not None:
             return {slot: matched}
         if tracker.get_slot("requested_slot") != slot:
-            return {slot: tracker.get_slot(slot)}  # a changed earlier answer that is not understood keeps the old one
+            return {slot: None}  # only a crafted payload gets here: an unknown value never stays
         changed_other = any(entity.get("entity") in QUESTIONS and entity.get("entity") != slot
                             for entity in tracker.latest_message.get("entities") or [])
         dispatcher.utter_message(response="utter_answer_updated" if changed_other else "utter_pick_an_answer")

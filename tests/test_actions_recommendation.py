@@ -150,3 +150,8 @@ def test_red_flag_and_stop_never_fill_an_answer(seeded_repository):
 
 def test_only_the_question_being_asked_is_extracted_from_text(seeded_repository):
     assert _extract("setting", "at home", requested="downtime") == {}
+
+
+def test_an_unknown_value_from_a_crafted_payload_never_stays(seeded_repository):
+    result, messages = _validate("skin_type", "<script>", "concern")
+    assert result == {"skin_type": None} and messages == []

@@ -118,3 +118,8 @@ def test_changing_an_answer_updates_the_recommendation(bot_url):
     reply, _ = chat.say("actually my skin is dry")
     assert_contains("changed", reply, ["Based on your answers"])
     assert "oily skin tends to clog pores" not in reply.lower()
+
+
+def test_a_crafted_payload_with_an_unknown_answer_is_not_accepted(bot_url):
+    reply, _ = Conversation(bot_url).say('/inform{"skin_type": "<script>alert(1)</script>"}')
+    assert_contains("crafted", reply, ["What is your skin type?"])
