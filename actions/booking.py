@@ -11,7 +11,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.knowledge_access import apologise_if_unavailable, clinic_template_values, knowledge_from_file, repository
+from actions.knowledge_access import apologise_if_unavailable, clinic_template_values, from_database_or_file, repository
 from actions.shared import Shared
 from bot.consultations.repository import ConsultationRepository, ConsultationStoreUnavailable
 from bot.consultations.submission import NewConsultation
@@ -23,7 +23,6 @@ from bot.consultations.validation import (
     validate_name,
     validate_phone,
 )
-from bot.knowledge.repository import KnowledgeUnavailable
 from bot.knowledge.schema import CLINIC_FIELDS, Clinic
 
 logger = logging.getLogger(__name__)
@@ -153,9 +152,5 @@ class ActionSubmitConsultation(Action):
 
 def _clinic_contact() -> Dict[str, str]:
     """The clinic's contact, from the database or, when it is down, from the knowledge file."""
-    try:
-        return clinic_template_values(repository().clinic())
-    except KnowledgeUnavailable:
-        knowledge = knowledge_from_file()
-        clinic = knowledge.clinic if knowledge else Clinic(*(["the clinic"] * len(CLINIC_FIELDS)))
-        return clinic_template_values(clinic)
+    clinic = from_database_or_file(lambda db: db.clinic(), lambda file: file.clinic)
+    return clinic_template_values(clinic or Clinic(*(["the clinic"] * len(CLINIC_FIELDS))))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, TypeVar
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -18,6 +18,7 @@ logger = logging.getLogger(__name__)
 _repository: Shared[KnowledgeRepository] = Shared(KnowledgeRepository)
 
 ActionRun = Callable[..., Awaitable[List[Dict[Text, Any]]]]
+T = TypeVar("T")
 
 
 def repository() -> KnowledgeRepository:
@@ -75,6 +76,19 @@ def knowledge_from_file() -> Optional[KnowledgeBase]:
     except KnowledgeError as error:
         logger.error("Knowledge file unreadable as well: %s", error.where)
         return None
+
+
+def from_database_or_file(
+    read: Callable[[KnowledgeRepository], T], read_file: Callable[[KnowledgeBase], T]
+) -> Optional[T]:
+    """`read` from the database or, when it is down, `read_file` from the knowledge file;
+    None when neither can be read. For answers that must reach the person regardless."""
+    try:
+        return read(repository())
+    except KnowledgeUnavailable as error:
+        logger.error("Read from the knowledge file instead of the database: %s", error)
+    knowledge = knowledge_from_file()
+    return read_file(knowledge) if knowledge else None
 
 
 def _clinic_from_file() -> Optional[Clinic]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Optional, Sequence, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -129,10 +130,14 @@ class ValidateRecommendationForm(FormValidationAction):
         return {slot: None}
 
 
-class AskRecommendationQuestion(Action):
-    """Asks one recommendation question, worded as in the knowledge base, with its buttons."""
+class AskRecommendationQuestion(Action, ABC):
+    """Asks one recommendation question, worded as in the knowledge base, with its buttons.
+    Abstract, so the action server registers only the subclasses, one per question."""
 
-    slot = ""
+    @property
+    @abstractmethod
+    def slot(self) -> str:
+        """The form slot this action asks for."""
 
     def name(self) -> Text:
         return f"action_ask_{self.slot}"

@@ -3,29 +3,22 @@ holds back recommendations and bookings until the person says they are fine. The
 depends on the database: if it is down, it comes from the knowledge file, else from the domain."""
 from __future__ import annotations
 
-import logging
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.knowledge_access import clinic_template_values, knowledge_from_file, repository
-from bot.knowledge.repository import KnowledgeUnavailable
+from actions.knowledge_access import clinic_template_values, from_database_or_file
 from bot.knowledge.schema import Clinic, RedFlags
 from bot.safety.red_flags import EMERGENCY, RedFlagDetector
 
-logger = logging.getLogger(__name__)
 RED_FLAG_SLOT = "red_flag_active"
 
 
 def _red_flags_and_clinic() -> Optional[Tuple[RedFlags, Clinic]]:
-    try:
-        return repository().red_flags(), repository().clinic()
-    except KnowledgeUnavailable as error:
-        logger.error("Red-flag advice read from the knowledge file: %s", error)
-    knowledge = knowledge_from_file()
-    return (knowledge.red_flags, knowledge.clinic) if knowledge else None
+    return from_database_or_file(lambda db: (db.red_flags(), db.clinic()),
+                                 lambda file: (file.red_flags, file.clinic))
 
 
 class ActionHandleRedFlag(Action):

@@ -106,12 +106,13 @@ def rasa_server(
     return managed_process("Rasa server", command, process_environment(), log_path, f"http://{LOCALHOST}:{port}/", timeout)
 
 
-def endpoints_file(action_port: int) -> Path:
-    """endpoints.yml as committed when the port is the default, else a copy pointing at `action_port`."""
+def endpoints_file(action_port: int, directory: Path = settings.VAR_DIR) -> Path:
+    """endpoints.yml as committed when the port is the default, else a copy in `directory`
+    pointing at `action_port`."""
     committed = settings.PROJECT_ROOT / "endpoints.yml"
     if action_port == 5055:
         return committed
-    generated = settings.VAR_DIR / f"endpoints.{action_port}.yml"
+    generated = directory / f"endpoints.{action_port}.yml"
     generated.parent.mkdir(parents=True, exist_ok=True)
     generated.write_text(committed.read_text().replace(":5055/", f":{action_port}/"))
     return generated

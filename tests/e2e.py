@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
-import yaml
 
 from bot import settings
-from bot.launcher import action_server, rasa_server
+from bot.launcher import action_server, endpoints_file, rasa_server
 
 MODEL = settings.PROJECT_ROOT / "models" / "poreguide.tar.gz"
 REQUEST_TIMEOUT = 60.0
@@ -34,14 +33,6 @@ def free_ports(count: int) -> List[int]:
         return [sock.getsockname()[1] for sock in sockets]
 
 
-def write_endpoints(path: Path, action_port: int) -> Path:
-    """A copy of endpoints.yml whose action endpoint is the action server started here."""
-    endpoints = yaml.safe_load((settings.PROJECT_ROOT / "endpoints.yml").read_text(encoding="utf-8")) or {}
-    endpoints.setdefault("action_endpoint", {})["url"] = f"http://127.0.0.1:{action_port}/webhook"
-    path.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
-    return path
-
-
 def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     if not path.exists():
         return f"--- {path}: no log written ---"
@@ -57,11 +48,9 @@ def start_servers(tmp_path_factory: pytest.TempPathFactory, database_url: str) -
     work = tmp_path_factory.mktemp("end_to_end")
     logs = tmp_path_factory.mktemp("end_to_end_logs")
     action_log, rasa_log = logs / "actions.log", logs / "rasa.log"
-    endpoints = write_endpoints(work / "endpoints.yml", action_port)
+    endpoints = endpoints_file(action_port, work)
 
-    with pytest.MonkeyPatch.context() as patch, contextlib.ExitStack() as servers:
-        # No usage reports from test runs (the launcher passes os.environ on to both processes).
-        patch.setenv("RASA_TELEMETRY_ENABLED", "false")
+    with contextlib.ExitStack() as servers:
         try:
             servers.enter_context(action_server(action_port, action_log, extra_env={"DATABASE_URL": database_url}))
             servers.enter_context(
