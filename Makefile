@@ -10,22 +10,30 @@ INSTALLED := $(VENV)/.installed
 SPACY_MARKER := var/spacy/poreguide_en/poreguide_fingerprint.json
 MODEL := models/poreguide.tar.gz
 TRAIN_INPUTS := config.yml domain.yml $(wildcard data/*.yml) bot/knowledge/treatments.yml
+WEB_DEPS := web/node_modules/.installed
 ACTION_PORT ?= 5055
 RASA_PORT ?= 5005
+USERS ?= 50
+TURNS ?= 20
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Quiet TensorFlow's start-up chatter and SQLAlchemy 2.0 migration notices from Rasa's own code.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup seed train chat actions test requests requests-csv lock clean
+.PHONY: help setup seed train chat serve actions test browser bench report loadtest requests requests-csv lock clean
 
 help:
 	@echo "make chat     set everything up and talk to PoreGuide in the terminal"
 	@echo "make test     set everything up and run the whole test suite"
 	@echo "make setup    venv, spaCy pipeline, database, model (each only when out of date)"
 	@echo "make train    retrain the model if data, domain, config or knowledge changed"
+	@echo "make serve    action server + Rasa server (REST, website page /chat, Telegram/Slack if configured)"
 	@echo "make actions  run the action server in the foreground on port $(ACTION_PORT)"
+	@echo "make bench    PoreGuide vs Rasa's default bot: timings, memory, NLU quality (var/bench/)"
+	@echo "make report   conversation analytics from the tracker store (var/report/report.html)"
+	@echo "make loadtest USERS=50 TURNS=20 against a running 'make serve'"
 	@echo "make requests      list consultation requests (staff); make requests-csv CSV=file.csv exports them"
 	@echo "make lock     regenerate constraints.txt from the current venv"
 	@echo "make clean    remove the venv, var/ and models/"
@@ -61,11 +69,34 @@ train: $(INSTALLED) $(SPACY_MARKER) $(MODEL)
 chat: setup
 	@$(PY) -m bot.launcher chat --action-port $(ACTION_PORT) --rasa-port $(RASA_PORT)
 
+serve: setup $(WEB_DEPS)
+	@$(PY) -m bot.launcher serve --action-port $(ACTION_PORT) --rasa-port $(RASA_PORT)
+
+# The website widget's socket.io client, rasa-webchat (tested against our server) from npm.
+$(WEB_DEPS): web/package.json web/package-lock.json
+	@echo "Installing the website's JavaScript dependencies (npm ci)..."
+	@cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Debian's Chromium, driven by Playwright in the browser tests (Playwright's own download is not used).
+browser:
+	@command -v chromium >/dev/null || { echo "Installing Debian's chromium for the browser tests..."; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+
 actions: $(INSTALLED) seed
 	@SANIC_HOST=127.0.0.1 $(RASA) run actions --port $(ACTION_PORT)
 
-test: setup
+test: setup $(WEB_DEPS) browser
 	@set -o pipefail; $(PY) -m pytest
+
+bench: setup
+	@$(PY) -m bot.benchmarks
+
+report: $(INSTALLED)
+	@$(PY) -m bot.analytics
+
+loadtest: $(INSTALLED)
+	@$(PY) -m bot.loadtest --users $(USERS) --turns $(TURNS) --url http://127.0.0.1:$(RASA_PORT)
 
 CSV ?= var/consultation-requests.csv
 
@@ -81,4 +112,4 @@ lock: $(INSTALLED)
 	  $(PY) -m pip freeze --exclude-editable 2>/dev/null | grep -v -i '^poreguide'; } > constraints.txt
 
 clean:
-	rm -rf $(VENV) var models results .pytest_cache
+	rm -rf $(VENV) var models results .pytest_cache web/node_modules

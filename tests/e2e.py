@@ -9,7 +9,7 @@ import socket
 import urllib.request
 import uuid
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -40,8 +40,14 @@ def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     return f"--- last {lines} lines of {path} ---\n" + "\n".join(content[-lines:])
 
 
-def start_servers(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Iterator[str]:
-    """Start the action server (on `database_url`) and the Rasa server; yield the Rasa base URL."""
+def start_servers(
+    tmp_path_factory: pytest.TempPathFactory,
+    database_url: str,
+    credentials: Optional[Path] = None,
+    rasa_env: Optional[Dict[str, str]] = None,
+) -> Iterator[str]:
+    """Start the action server (on `database_url`) and the Rasa server (with `credentials`, default
+    the committed credentials.yml, and `rasa_env` added to its environment); yield its base URL."""
     if not MODEL.exists():
         pytest.fail(f"No trained model at {MODEL}: run `make train` (or `make test`) first.")
     action_port, rasa_port = free_ports(2)
@@ -55,7 +61,8 @@ def start_servers(tmp_path_factory: pytest.TempPathFactory, database_url: str) -
             servers.enter_context(action_server(action_port, action_log, extra_env={"DATABASE_URL": database_url}))
             servers.enter_context(
                 rasa_server(rasa_port, rasa_log, endpoints,
-                            credentials=settings.PROJECT_ROOT / "credentials.yml", model=MODEL)
+                            credentials=credentials or settings.PROJECT_ROOT / "credentials.yml", model=MODEL,
+                            extra_env=rasa_env)
             )
         except RuntimeError as error:
             pytest.fail(f"{error}\n{log_tail(action_log)}\n{log_tail(rasa_log)}", pytrace=False)

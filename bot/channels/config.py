@@ -1,0 +1,84 @@
+"""Channel settings from environment variables: the single place that names them.
+
+Telegram and Slack are optional: when their variables are missing the channel is switched off
+(one log line, never a crash). `python -m bot.launcher serve` reports the same status."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import List, Mapping, Optional, Tuple
+
+TELEGRAM_API_DEFAULT = "https://api.telegram.org"
+SLACK_API_DEFAULT = "https://slack.com/api"
+
+
+def _env(env: Optional[Mapping[str, str]]) -> Mapping[str, str]:
+    return os.environ if env is None else env
+
+
+def _missing(env: Mapping[str, str], names: Tuple[str, ...]) -> List[str]:
+    return [name for name in names if not env.get(name, "").strip()]
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    token: str
+    webhook_url: str  # public https URL of /webhooks/telegram/webhook
+    secret_token: str  # Telegram echoes it in X-Telegram-Bot-Api-Secret-Token
+    api_base_url: str = TELEGRAM_API_DEFAULT
+
+    REQUIRED = ("TELEGRAM_TOKEN", "TELEGRAM_WEBHOOK_URL", "TELEGRAM_SECRET_TOKEN")
+
+    @classmethod
+    def missing(cls, env: Optional[Mapping[str, str]] = None) -> List[str]:
+        return _missing(_env(env), cls.REQUIRED)
+
+    @classmethod
+    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> Optional["TelegramSettings"]:
+        """The settings, or None when any required variable is unset (channel off)."""
+        env = _env(env)
+        if cls.missing(env):
+            return None
+        return cls(
+            token=env["TELEGRAM_TOKEN"].strip(),
+            webhook_url=env["TELEGRAM_WEBHOOK_URL"].strip(),
+            secret_token=env["TELEGRAM_SECRET_TOKEN"].strip(),
+            api_base_url=env.get("TELEGRAM_API_BASE_URL", "").strip().rstrip("/") or TELEGRAM_API_DEFAULT,
+        )
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    bot_token: str  # xoxb-...
+    signing_secret: str
+    api_base_url: str = SLACK_API_DEFAULT
+
+    REQUIRED = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+
+    @classmethod
+    def missing(cls, env: Optional[Mapping[str, str]] = None) -> List[str]:
+        return _missing(_env(env), cls.REQUIRED)
+
+    @classmethod
+    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> Optional["SlackSettings"]:
+        env = _env(env)
+        if cls.missing(env):
+            return None
+        return cls(
+            bot_token=env["SLACK_BOT_TOKEN"].strip(),
+            signing_secret=env["SLACK_SIGNING_SECRET"].strip(),
+            api_base_url=env.get("SLACK_API_BASE_URL", "").strip().rstrip("/") or SLACK_API_DEFAULT,
+        )
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """The website channel: which other origins may open the socket (default: none but the
+    server's own origin, i.e. the demo page it serves)."""
+
+    allowed_origins: Tuple[str, ...] = ()
+
+    @classmethod
+    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "WebSettings":
+        raw = _env(env).get("POREGUIDE_ALLOWED_ORIGINS", "")
+        return cls(tuple(origin.strip().rstrip("/") for origin in raw.split(",") if origin.strip()))
