@@ -47,7 +47,8 @@ def start_servers(
     rasa_env: Optional[Dict[str, str]] = None,
 ) -> Iterator[str]:
     """Start the action server (on `database_url`) and the Rasa server (with `credentials`, default
-    the committed credentials.yml, and `rasa_env` added to its environment); yield its base URL."""
+    the committed credentials.yml, and `rasa_env` added to its environment); yield its base URL.
+    Conversations go to a tracker-store SQLite file of the test's own unless `rasa_env` names one."""
     if not MODEL.exists():
         pytest.fail(f"No trained model at {MODEL}: run `make train` (or `make test`) first.")
     action_port, rasa_port = free_ports(2)
@@ -62,7 +63,7 @@ def start_servers(
             servers.enter_context(
                 rasa_server(rasa_port, rasa_log, endpoints,
                             credentials=credentials or settings.PROJECT_ROOT / "credentials.yml", model=MODEL,
-                            extra_env=rasa_env)
+                            extra_env={"TRACKER_STORE_URL": f"sqlite:///{work / 'tracker.db'}", **(rasa_env or {})})
             )
         except RuntimeError as error:
             pytest.fail(f"{error}\n{log_tail(action_log)}\n{log_tail(rasa_log)}", pytrace=False)

@@ -1,0 +1,135 @@
+"""PoreGuide's tracker store: Rasa's SQLTrackerStore (same `events` table, so Rasa's tools and
+`make report` read it) on a SQLAlchemy URL, with three changes that matter in production:
+
+- the URL comes from TRACKER_STORE_URL, else DATABASE_URL, else the SQLite file under var/
+  (`bot.persistence.config`), so endpoints.yml holds no address and `rasa shell` works as is;
+- an unreachable database at start-up does not block the server forever (Rasa's store retries
+  in a loop): the server starts, reports "degraded" on /health, and creates the table later;
+- every failure is recorded in `bot.persistence.health` (logged at ERROR, /health degraded) and
+  re-raised without the SQL parameters, before Rasa's FailSafeTrackerStore falls back to memory.
+
+endpoints.yml: `tracker_store: {type: bot.persistence.tracker_store.PoreGuideTrackerStore}`.
+Rasa builds it with `host=<the url: key, if any>, domain=..., event_broker=...`."""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from pathlib import Path
+from typing import Any, Dict, Iterable, Iterator, Optional, Text
+
+import sqlalchemy as sa
+from rasa.core.brokers.broker import EventBroker
+from rasa.core.constants import POSTGRESQL_SCHEMA
+from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import IntegrityError, ProgrammingError
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.persistence.config import normalise_sql_url, pool_limits, tracker_store_url
+from bot.persistence.health import HEALTH, HealthRegistry, describe_error
+
+logger = logging.getLogger(__name__)
+
+COMPONENT = "tracker_store"
+CONSEQUENCE = "conversations are kept in this process's memory only and may lose their context"
+CONNECT_TIMEOUT_SECONDS = 3  # an unreachable server must fail fast, not hang a turn
+SQLITE_BUSY_TIMEOUT_SECONDS = 5
+
+
+class TrackerStoreUnavailable(RuntimeError):
+    """The database failed; the message names the kind of failure, never the data."""
+
+
+def create_tracker_engine(url: str) -> Engine:
+    """An engine for `url`: SQLite with a short busy timeout, PostgreSQL with a small,
+    pre-pinged pool (see deploy/README.md for the sizing rule) and a connect timeout."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        return sa.create_engine(url, future=True, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
+    connect_args: Dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    schema = os.environ.get(POSTGRESQL_SCHEMA, "").strip()  # Rasa's own setting, honoured too
+    if schema:
+        connect_args["options"] = f"-csearch_path={schema}"
+    pool_size, max_overflow = pool_limits()
+    return sa.create_engine(url, future=True, pool_pre_ping=True, pool_size=pool_size,
+                            max_overflow=max_overflow, pool_timeout=10, connect_args=connect_args)
+
+
+class PoreGuideTrackerStore(SQLTrackerStore):
+    """SQLTrackerStore on a URL from the environment, reporting its failures (see module doc)."""
+
+    def __init__(
+        self,
+        domain: Optional[Domain] = None,
+        host: Optional[Text] = None,
+        event_broker: Optional[EventBroker] = None,
+        health: HealthRegistry = HEALTH,
+        **kwargs: Any,
+    ) -> None:
+        # SQLTrackerStore.__init__ is skipped on purpose: it retries an unreachable database forever.
+        url = normalise_sql_url(host) if host else tracker_store_url()
+        self.engine = create_tracker_engine(url)
+        self.sessionmaker = sessionmaker(bind=self.engine, future=True)
+        self._tables_ready = False
+        self.health = health
+        TrackerStore.__init__(self, domain, event_broker, **kwargs)
+        logger.info("Tracker store: %s", self.engine.url.render_as_string(hide_password=True))
+        health.register_probe(COMPONENT, self.probe)
+        health.probe(COMPONENT)  # creates the table now if the database is there
+
+    # ----------------------------------------------------------------- database access
+
+    def _ensure_tables(self) -> None:
+        if self._tables_ready:
+            return
+        try:
+            self.Base.metadata.create_all(self.engine)
+        except (ProgrammingError, IntegrityError):
+            # Another Rasa process created the table at the same moment: check again.
+            self.Base.metadata.create_all(self.engine)
+        self._tables_ready = True
+
+    @contextlib.contextmanager
+    def session_scope(self) -> Iterator[Session]:
+        self._ensure_tables()
+        with super().session_scope() as session:
+            yield session
+
+    def probe(self) -> None:
+        """Raises unless the database answers and has the events table."""
+        self._ensure_tables()
+        with self.engine.connect() as connection:
+            connection.execute(sa.select(self.SQLEvent.id).limit(1)).all()
+
+    @contextlib.contextmanager
+    def _reported(self, operation: str) -> Iterator[None]:
+        """Record the outcome of `operation` in the health state; failures are re-raised for
+        FailSafeTrackerStore without SQL statements or parameters (they hold message texts)."""
+        try:
+            yield
+        except Exception as error:  # noqa: BLE001 - every failure of the store is reported
+            reason = describe_error(error)
+            self.health.failed(COMPONENT, f"{operation}: {reason}", CONSEQUENCE)
+            raise TrackerStoreUnavailable(f"tracker store {operation} failed ({reason})") from None
+        self.health.succeeded(COMPONENT)
+
+    # ----------------------------------------------------------------- Rasa's interface
+
+    async def keys(self) -> Iterable[Text]:
+        with self._reported("keys"):
+            return await super().keys()
+
+    async def _retrieve(
+        self, sender_id: Text, fetch_events_from_all_sessions: bool
+    ) -> Optional[DialogueStateTracker]:
+        with self._reported("retrieve"):
+            return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        with self._reported("save"):
+            await super().save(tracker)
