@@ -1,0 +1,81 @@
+"""What every webhook channel (Telegram, Slack) needs besides its own API: remembering which
+deliveries it has already seen (both services retry), running work after the HTTP answer has
+gone out (both want a quick 200), and switching itself off cleanly when unconfigured."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from typing import Any, Awaitable, Callable, Hashable, List, Set
+
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.channels.api_client import JsonApi
+
+logger = logging.getLogger(__name__)
+
+SEEN_IDS_KEPT = 10_000
+
+
+class SeenIds:
+    """The last `capacity` delivery ids (Telegram update_id, Slack event_id): a retried delivery
+    is recognised and dropped, so no message is answered twice. Bounded, so memory stays flat."""
+
+    def __init__(self, capacity: int = SEEN_IDS_KEPT) -> None:
+        self.capacity = capacity
+        self._ids: "OrderedDict[Hashable, None]" = OrderedDict()
+
+    def first_time(self, delivery_id: Hashable) -> bool:
+        """True the first time `delivery_id` is seen (and remembers it), False for a repeat."""
+        if delivery_id in self._ids:
+            self._ids.move_to_end(delivery_id)
+            return False
+        self._ids[delivery_id] = None
+        if len(self._ids) > self.capacity:
+            self._ids.popitem(last=False)
+        return True
+
+
+class BackgroundTasks:
+    """Runs coroutines after the webhook has answered; keeps a reference to each (asyncio only
+    keeps weak ones) and logs a failure instead of losing it silently."""
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+        self._tasks: Set["asyncio.Task[None]"] = set()
+
+    def spawn(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: "asyncio.Task[None]") -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("%s: background work failed (%s)", self.channel, type(task.exception()).__name__)
+
+
+
+def switched_off(channel: str, missing: List[str]) -> Blueprint:
+    """The blueprint of an unconfigured channel: no routes, and one log line saying how to turn it on."""
+    logger.warning("%s channel off: set %s to turn it on.", channel, ", ".join(missing))
+    return Blueprint(f"{channel.lower()}_webhook_off")
+
+
+def webhook_blueprint(name: str, api: JsonApi, receive: Callable[[Request], Awaitable[HTTPResponse]]) -> Blueprint:
+    """A switched-on channel's routes: GET / (health) and POST /webhook (`receive`); the API
+    client's connections are closed when the server stops."""
+    webhook = Blueprint(f"{name}_webhook")
+
+    @webhook.listener("before_server_stop")
+    async def close(app: Any, loop: Any) -> None:
+        await api.close()
+
+    @webhook.route("/", methods=["GET"])
+    async def health(request: Request) -> HTTPResponse:
+        return response.json({"status": "ok"})
+
+    webhook.add_route(receive, "/webhook", methods=["POST"], name="receive")
+    return webhook
