@@ -15,6 +15,7 @@ ACTION_PORT ?= 5055
 RASA_PORT ?= 5005
 USERS ?= 50
 TURNS ?= 20
+DEADLINE ?= 900
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Quiet TensorFlow's start-up chatter and SQLAlchemy 2.0 migration notices from Rasa's own code.
@@ -96,7 +97,7 @@ report: $(INSTALLED)
 	@$(PY) -m bot.analytics
 
 loadtest: $(INSTALLED)
-	@$(PY) -m bot.loadtest --users $(USERS) --turns $(TURNS) --url http://127.0.0.1:$(RASA_PORT)
+	@$(PY) -m bot.loadtest --users $(USERS) --turns $(TURNS) --deadline $(DEADLINE) --url http://127.0.0.1:$(RASA_PORT)
 
 CSV ?= var/consultation-requests.csv
 

@@ -1,11 +1,14 @@
 """Starts PoreGuide's processes for people: `python -m bot.launcher chat` runs the action server
 in the background, waits until it is healthy, opens `rasa shell`, and stops the action server
-when the shell ends."""
+when the shell ends; `python -m bot.launcher serve` runs the action server and the Rasa server
+with every channel in the foreground until Ctrl-C."""
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -14,8 +17,13 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import ContextManager, Dict, Iterator, List, Optional
+from urllib.parse import urlsplit, urlunsplit
+
+import yaml
 
 from bot import settings
+from bot.security.action_token import TOKEN_ENV, TOKEN_HEADER
+from bot.security.rasa_api import status_lines
 
 LOCALHOST = "127.0.0.1"
 LOG_DIR = settings.VAR_DIR / "log"
@@ -26,8 +34,16 @@ def rasa_executable() -> str:
     return str(Path(sys.executable).with_name("rasa"))
 
 
+@functools.lru_cache(maxsize=1)
+def action_token() -> str:
+    """The secret Rasa shows the action server: `ACTION_SERVER_TOKEN`, else a random one made
+    once per launcher process and handed to both servers through their environment."""
+    return os.environ.get(TOKEN_ENV, "").strip() or secrets.token_urlsafe(32)
+
+
 def process_environment() -> Dict[str, str]:
     env = dict(os.environ)
+    env[TOKEN_ENV] = action_token()
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
     env.setdefault("PYTHONWARNINGS", "ignore")  # library deprecation notices are noise for a chat user
@@ -80,8 +96,9 @@ def managed_process(
 def action_server(
     port: int, log_path: Path, timeout: float = 90.0, extra_env: Optional[Dict[str, str]] = None
 ) -> ContextManager[subprocess.Popen]:
-    """`rasa run actions` on 127.0.0.1:`port` for the duration of a `with` block; `extra_env`
-    (e.g. another DATABASE_URL) goes to the action server only."""
+    """`rasa run actions` on 127.0.0.1:`port` for the duration of a `with` block, answering only
+    callers with the launcher's token; `extra_env` (e.g. another DATABASE_URL) goes to the
+    action server only."""
     env = {**process_environment(), **(extra_env or {})}
     env["SANIC_HOST"] = LOCALHOST
     command = [rasa_executable(), "run", "actions", "--port", str(port)]
@@ -95,26 +112,36 @@ def rasa_server(
     credentials: Optional[Path] = None,
     model: Optional[Path] = None,
     timeout: float = 180.0,
+    extra_env: Optional[Dict[str, str]] = None,
+    interface: str = LOCALHOST,
 ) -> ContextManager[subprocess.Popen]:
-    """`rasa run` on 127.0.0.1:`port` (HTTP API off) for the duration of a `with` block."""
+    """`rasa run` on 127.0.0.1:`port` for the duration of a `with` block; `extra_env` (e.g. a
+    channel's settings) goes to the Rasa server only. HTTP API and CORS as `bot.security.rasa_api`
+    reads them from that environment (API off, same origin only, by default)."""
     command = [
-        rasa_executable(), "run", "--interface", LOCALHOST, "--port", str(port),
+        sys.executable, "-m", "bot.security.rasa_run", "run", "--interface", interface, "--port", str(port),
         "--endpoints", str(endpoints),
         "--credentials", str(credentials or settings.PROJECT_ROOT / "credentials.yml"),
         "--model", str(model or settings.PROJECT_ROOT / "models"),
     ]
-    return managed_process("Rasa server", command, process_environment(), log_path, f"http://{LOCALHOST}:{port}/", timeout)
+    env = {**process_environment(), **(extra_env or {})}
+    health_host = LOCALHOST if interface == "0.0.0.0" else interface
+    return managed_process("Rasa server", command, env, log_path, f"http://{health_host}:{port}/", timeout)
 
 
 def endpoints_file(action_port: int, directory: Path = settings.VAR_DIR) -> Path:
-    """endpoints.yml as committed when the port is the default, else a copy in `directory`
-    pointing at `action_port`."""
-    committed = settings.PROJECT_ROOT / "endpoints.yml"
-    if action_port == 5055:
-        return committed
+    """A copy of endpoints.yml in `directory` whose action endpoint is on `action_port` and sends
+    the action token header. The file names the token as `${ACTION_SERVER_TOKEN}` (Rasa fills it
+    in from its environment), so no secret is written to disk."""
+    endpoints = yaml.safe_load((settings.PROJECT_ROOT / "endpoints.yml").read_text(encoding="utf-8")) or {}
+    action = dict(endpoints.get("action_endpoint") or {"url": "http://127.0.0.1:5055/webhook"})
+    parts = urlsplit(action["url"])
+    action["url"] = urlunsplit(parts._replace(netloc=f"{parts.hostname}:{action_port}"))
+    action["headers"] = {**(action.get("headers") or {}), TOKEN_HEADER: "${%s}" % TOKEN_ENV}
+    endpoints["action_endpoint"] = action
     generated = directory / f"endpoints.{action_port}.yml"
     generated.parent.mkdir(parents=True, exist_ok=True)
-    generated.write_text(committed.read_text().replace(":5055/", f":{action_port}/"))
+    generated.write_text(yaml.safe_dump(endpoints, sort_keys=False), encoding="utf-8")
     return generated
 
 
@@ -134,6 +161,50 @@ def chat(action_port: int, rasa_port: int, extra_args: Optional[List[str]] = Non
         return 1
 
 
+def load_dotenv(path: Path = settings.PROJECT_ROOT / ".env") -> None:
+    """KEY=VALUE lines of `.env` (if any) into the environment; variables already set win."""
+    if not path.exists():
+        return
+    for line in path.read_text(encoding="utf-8").splitlines():
+        key, sep, value = line.strip().partition("=")
+        if sep and key and not key.startswith("#"):
+            os.environ.setdefault(key.strip(), value.strip().strip('"').strip("'"))
+
+
+def channel_status() -> List[str]:
+    """One line per optional channel: on, or off with the variables it lacks."""
+    from bot.channels.config import SlackSettings, TelegramSettings
+
+    lines = []
+    for name, settings_class in (("Telegram", TelegramSettings), ("Slack", SlackSettings)):
+        missing = settings_class.missing()
+        lines.append(f"  {name}: " + ("on" if not missing else f"off (set {', '.join(missing)} to turn it on)"))
+    return lines
+
+
+def serve(action_port: int, rasa_port: int, interface: str) -> int:
+    """Action server and Rasa server (REST, website socket and page, Telegram/Slack when
+    configured) in the foreground until Ctrl-C."""
+    host = "localhost" if interface in (LOCALHOST, "0.0.0.0") else interface
+    try:
+        with action_server(action_port, LOG_DIR / "actions.log"):
+            print(f"Action server on {LOCALHOST}:{action_port}. Starting the Rasa server (about 20 s)...")
+            with rasa_server(rasa_port, LOG_DIR / "rasa.log", endpoints_file(action_port), interface=interface) as rasa:
+                print(f"PoreGuide is running. Website demo page: http://{host}:{rasa_port}/chat")
+                print(f"  REST: http://{host}:{rasa_port}/webhooks/rest/webhook")
+                print(f"  Website socket.io: http://{host}:{rasa_port}/socket.io")
+                print("\n".join(channel_status() + status_lines(os.environ)))
+                print(f"Logs: {LOG_DIR.relative_to(settings.PROJECT_ROOT)}/. Press Ctrl-C to stop.", flush=True)
+                with contextlib.suppress(KeyboardInterrupt):
+                    rasa.wait()
+                return 0
+    except RuntimeError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        print("PoreGuide stopped.")
+
+
 def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)  # unwinds the `with` blocks, so no server is left behind
 
@@ -143,9 +214,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.launcher", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     chat_parser = sub.add_parser("chat", help="action server + rasa shell")
-    chat_parser.add_argument("--action-port", type=int, default=int(os.environ.get("ACTION_PORT", "5055")))
-    chat_parser.add_argument("--rasa-port", type=int, default=int(os.environ.get("RASA_PORT", "5005")))
+    serve_parser = sub.add_parser("serve", help="action server + Rasa server with all channels, foreground")
+    for sub_parser in (chat_parser, serve_parser):
+        sub_parser.add_argument("--action-port", type=int, default=int(os.environ.get("ACTION_PORT", "5055")))
+        sub_parser.add_argument("--rasa-port", type=int, default=int(os.environ.get("RASA_PORT", "5005")))
+    serve_parser.add_argument("--interface", default=os.environ.get("RASA_INTERFACE", LOCALHOST),
+                              help="address the Rasa server listens on (0.0.0.0 to be reachable from outside)")
     args, extra = parser.parse_known_args(argv)
+    load_dotenv()
+    if args.command == "serve":
+        return serve(args.action_port, args.rasa_port, args.interface)
     return chat(args.action_port, args.rasa_port, extra)
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 import socket
 
 import pytest
+import yaml
 
 from bot import launcher
+from bot.security import rasa_api
+from bot.security.action_token import TOKEN_ENV, TOKEN_HEADER
 
 
 def _free_port() -> int:
@@ -19,10 +22,48 @@ def _listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_endpoints_file_points_at_the_chosen_port():
-    assert launcher.endpoints_file(5055).name == "endpoints.yml"
-    generated = launcher.endpoints_file(6123)
-    assert "http://127.0.0.1:6123/webhook" in generated.read_text()
+def test_endpoints_file_points_at_the_chosen_port_and_sends_the_token_by_reference(tmp_path):
+    for port in (5055, 6123):
+        endpoints = yaml.safe_load(launcher.endpoints_file(port, tmp_path).read_text())
+        assert endpoints["action_endpoint"]["url"] == f"http://127.0.0.1:{port}/webhook"
+        assert endpoints["action_endpoint"]["headers"] == {TOKEN_HEADER: "${ACTION_SERVER_TOKEN}"}
+    assert launcher.action_token() not in launcher.endpoints_file(6123, tmp_path).read_text()
+
+
+def test_endpoints_file_keeps_every_other_setting(tmp_path, monkeypatch):
+    committed = {
+        "action_endpoint": {"url": "http://localhost:5055/webhook", "headers": {"X-Other": "kept"}},
+        "tracker_store": {"type": "SQL", "url": "${TRACKER_DB}"},
+        "lock_store": {"type": "redis", "url": "127.0.0.1"},
+    }
+    (tmp_path / "endpoints.yml").write_text(yaml.safe_dump(committed))
+    monkeypatch.setattr(launcher.settings, "PROJECT_ROOT", tmp_path)
+    generated = yaml.safe_load(launcher.endpoints_file(7001, tmp_path / "out").read_text())
+    assert generated["action_endpoint"] == {"url": "http://localhost:7001/webhook",
+                                            "headers": {"X-Other": "kept", TOKEN_HEADER: "${ACTION_SERVER_TOKEN}"}}
+    assert {key: generated[key] for key in ("tracker_store", "lock_store")} == \
+        {key: committed[key] for key in ("tracker_store", "lock_store")}
+
+
+def test_both_servers_get_the_same_token():
+    assert launcher.process_environment()[TOKEN_ENV] == launcher.action_token()
+    assert len(launcher.action_token()) >= 32
+
+
+def test_api_switches_come_from_the_environment():
+    assert rasa_api.rasa_run_arguments({}) == []
+    assert rasa_api.api_arguments({"RASA_API_TOKEN": " t0k "}) == ["--enable-api", "--auth-token", "t0k"]
+    assert rasa_api.api_arguments({"RASA_JWT_SECRET": "s3cret"}) == \
+        ["--enable-api", "--jwt-secret", "s3cret", "--jwt-method", "HS256"]
+    assert rasa_api.cors_arguments({"POREGUIDE_ALLOWED_ORIGINS": "https://a.example/, https://b.example"}) == \
+        ["--cors", "https://a.example", "https://b.example"]
+
+
+def test_serve_reports_api_and_origins():
+    off = "\n".join(rasa_api.status_lines({}))
+    assert "HTTP API: off" in off and "same origin only" in off
+    on = "\n".join(rasa_api.status_lines({"RASA_API_TOKEN": "tok-3141", "POREGUIDE_ALLOWED_ORIGINS": "https://a.example"}))
+    assert "HTTP API: on" in on and "https://a.example" in on and "tok-3141" not in on
 
 
 @pytest.mark.slow

@@ -1,0 +1,187 @@
+"""`make loadtest`: N simulated people talk to a running PoreGuide over REST at the same time, each
+for M turns of a realistic conversation (questions, follow-ups, a recommendation answered with its
+buttons), within an overall deadline. Prints throughput, latency percentiles and errors; exits
+non-zero if any turn failed. Loopback use only: it is a capacity check, not an attack tool."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import sys
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from urllib.parse import urlsplit
+
+import aiohttp
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+TECHNICAL_PROBLEM = "technical problem"  # in every "could not answer" reply (channel guard, domain)
+
+
+@dataclass(frozen=True)
+class Click:
+    """Press a button of the previous reply: the first whose title contains one of `prefer`,
+    else the first button; `fallback` is typed when the reply had no buttons."""
+
+    prefer: Sequence[str] = ()
+    fallback: str = "hi"
+
+
+Step = Union[str, Click]
+
+# Conversations people have with PoreGuide; each simulated person repeats one until its turns are used.
+SCRIPTS: List[List[Step]] = [
+    ["hi", "what is microneedling?", "how long is recovery after microneedling?", "and laser?",
+     "any side effects?", "which can i do at home", "how much does it cost?", "thanks", "bye"],
+    ["which treatment is right for me?", Click(), Click(), Click(), Click(), Click(["None of these"]),
+     Click(["No, thanks"], "no thanks"), "thank you"],
+    ["why do pores get bigger?", "compare microneedling and laser resurfacing", "which has the least downtime?",
+     "who does exfoliation?", "are you a bot?", "what can you do?", "how do i contact the clinic?"],
+    ["i have oily skin with blackheads, what should I try?", Click(), "wait, what is microneedling?",
+     Click(), Click(), Click(["None of these"]), Click(["No, thanks"], "no thanks"), "goodbye"],
+]
+
+
+@dataclass
+class Turn:
+    latency: float
+    error: Optional[str] = None
+
+
+@dataclass
+class LoadReport:
+    users: int
+    turns_per_user: int
+    wall_seconds: float
+    turns: List[Turn] = field(default_factory=list)
+
+    @property
+    def planned(self) -> int:
+        return self.users * self.turns_per_user
+
+    def errors(self) -> Dict[str, int]:
+        counts = Counter(turn.error for turn in self.turns if turn.error)
+        unfinished = self.planned - len(self.turns)
+        if unfinished:
+            counts["not sent before the deadline"] = unfinished
+        return dict(counts)
+
+    def summary(self) -> Dict[str, Any]:
+        latencies = sorted(turn.latency for turn in self.turns if turn.error is None)
+        return {
+            "users": self.users, "turns_per_user": self.turns_per_user, "planned_turns": self.planned,
+            "completed_turns": len(self.turns), "wall_seconds": round(self.wall_seconds, 2),
+            "throughput_per_second": round(len(self.turns) / self.wall_seconds, 2) if self.wall_seconds else 0.0,
+            **{f"p{q}_ms": round(percentile(latencies, q) * 1000) for q in (50, 95, 99)},
+            "max_ms": round(latencies[-1] * 1000) if latencies else 0,
+            "errors": sum(self.errors().values()), "errors_by_kind": self.errors(),
+        }
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (0 for no values)."""
+    if not sorted_values:
+        return 0.0
+    rank = max(1, math.ceil(q / 100 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def next_message(step: Step, buttons: List[Dict[str, Any]]) -> str:
+    if isinstance(step, str):
+        return step
+    for button in buttons:
+        if any(wanted.lower() in str(button.get("title", "")).lower() for wanted in step.prefer):
+            return button["payload"]
+    return buttons[0]["payload"] if buttons else step.fallback
+
+
+def reply_problem(replies: Any) -> Optional[str]:
+    """Why a REST reply counts as an error, or None if it is a real answer."""
+    if not isinstance(replies, list) or not any(reply.get("text") for reply in replies):
+        return "empty reply"
+    if any(TECHNICAL_PROBLEM in str(reply.get("text", "")).lower() for reply in replies):
+        return "technical-problem reply"
+    return None
+
+
+async def send(session: aiohttp.ClientSession, url: str, sender: str, message: str) -> Tuple[Turn, List[Dict[str, Any]]]:
+    started = time.monotonic()
+    try:
+        async with session.post(url, json={"sender": sender, "message": message}) as response:
+            if response.status != 200:
+                return Turn(time.monotonic() - started, f"HTTP {response.status}"), []
+            replies = await response.json(content_type=None)
+    except asyncio.TimeoutError:
+        return Turn(time.monotonic() - started, "timeout"), []
+    except (aiohttp.ClientError, ValueError) as error:
+        return Turn(time.monotonic() - started, type(error).__name__), []
+    turn = Turn(time.monotonic() - started, reply_problem(replies))
+    return turn, [button for reply in replies for button in reply.get("buttons") or []]
+
+
+async def simulate_user(session: aiohttp.ClientSession, url: str, index: int, turns: int, report: LoadReport) -> None:
+    script = SCRIPTS[index % len(SCRIPTS)]
+    sender = f"loadtest-{index}-{uuid.uuid4().hex[:8]}"
+    buttons: List[Dict[str, Any]] = []
+    for number in range(turns):
+        turn, buttons = await send(session, url, sender, next_message(script[number % len(script)], buttons))
+        report.turns.append(turn)
+
+
+async def run_load(base_url: str, users: int, turns: int, timeout: float, deadline: float) -> LoadReport:
+    """All `users` at once, each sending `turns` messages one after another; stops at `deadline` s."""
+    url = f"{base_url.rstrip('/')}/webhooks/rest/webhook"
+    report = LoadReport(users, turns, 0.0)
+    started = time.monotonic()
+    connector = aiohttp.TCPConnector(limit=users)
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=timeout)) as session:
+        tasks = [asyncio.ensure_future(simulate_user(session, url, i, turns, report)) for i in range(users)]
+        _, pending = await asyncio.wait(tasks, timeout=deadline)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+    report.wall_seconds = time.monotonic() - started
+    return report
+
+
+def format_summary(summary: Dict[str, Any]) -> str:
+    lines = [
+        f"users: {summary['users']}  turns per user: {summary['turns_per_user']}  "
+        f"completed turns: {summary['completed_turns']}/{summary['planned_turns']}  in {summary['wall_seconds']} s",
+        f"throughput: {summary['throughput_per_second']} turns/s",
+        f"latency: p50 {summary['p50_ms']} ms  p95 {summary['p95_ms']} ms  p99 {summary['p99_ms']} ms  "
+        f"max {summary['max_ms']} ms",
+        f"errors: {summary['errors']}",
+    ]
+    lines += [f"  {kind}: {count}" for kind, count in sorted(summary["errors_by_kind"].items())]
+    return "\n".join(lines)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.loadtest", description=__doc__)
+    parser.add_argument("--url", default="http://127.0.0.1:5005", help="base URL of a running `make serve`")
+    parser.add_argument("--users", type=int, default=50, help="simulated people talking at the same time")
+    parser.add_argument("--turns", type=int, default=20, help="messages each person sends")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds one reply may take")
+    parser.add_argument("--deadline", type=float, default=900.0, help="seconds for the whole run")
+    parser.add_argument("--json", type=Path, help="also write the numbers to this file")
+    args = parser.parse_args(argv)
+    if args.users < 1 or args.turns < 1:
+        parser.error("--users and --turns must be at least 1")
+    if urlsplit(args.url).hostname not in LOOPBACK_HOSTS:
+        parser.error(f"--url must be on this machine ({', '.join(LOOPBACK_HOSTS)})")
+    report = asyncio.run(run_load(args.url, args.users, args.turns, args.timeout, args.deadline))
+    summary = report.summary()
+    print(format_summary(summary), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    return 1 if summary["errors"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
