@@ -47,7 +47,7 @@ $(INSTALLED): pyproject.toml constraints.txt scripts/find-python.sh
 	  rm -rf $(VENV) && echo "Creating $(VENV) with $$python" && "$$python" -m venv $(VENV) || exit 1; \
 	fi
 	@echo "Installing dependencies (first time: about 3 minutes, 2.7 GB)..."
-	@$(PY) -m pip install --quiet --upgrade "pip>=23,<25" "setuptools>=64,<70" wheel > $(VENV)/pip.log 2>&1 \
+	@$(PY) -m pip install --quiet --upgrade "pip>=23,<25" "wheel<0.44" > $(VENV)/pip.log 2>&1 \
 	  && $(PY) -m pip install --quiet -c constraints.txt -e '.[test]' >> $(VENV)/pip.log 2>&1; \
 	status=$$?; grep -v "^WARNING: Location" $(VENV)/pip.log | grep -i -e error -e warning | head -20; exit $$status
 	@touch $@
