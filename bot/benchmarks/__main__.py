@@ -1,0 +1,57 @@
+"""`python -m bot.benchmarks [--quick] [--turns N] [--folds N] [--out DIR]` (see the package doc)."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import warnings
+from pathlib import Path
+from typing import List, Optional
+
+from bot.benchmarks import OUT_DIR
+from bot.benchmarks.processes import BenchmarkError
+
+QUICK_TURNS = 5
+
+
+def quiet_libraries() -> None:
+    """Library deprecation notices and Rasa's per-message debug lines (the in-process NLU
+    evaluation) would bury the results on the console; the servers' logs are in files anyway."""
+    warnings.simplefilter("ignore")
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.benchmarks", description=__doc__)
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: reuse PoreGuide's model, 1-epoch default bot, few turns, no cross-validation")
+    parser.add_argument("--turns", type=int, help="REST turns per bot (default 200; quick: 5)")
+    parser.add_argument("--folds", type=int, help="cross-validation folds, 0 for none (default 5; quick: 0)")
+    parser.add_argument("--out", type=Path, default=OUT_DIR)
+    args = parser.parse_args(argv)
+    turns = args.turns if args.turns is not None else QUICK_TURNS if args.quick else 200
+    folds = args.folds if args.folds is not None else 0 if args.quick else 5
+    if turns < 1 or folds == 1 or folds < 0:
+        parser.error("--turns must be at least 1 and --folds 0 or at least 2")
+    print(f"Benchmarking PoreGuide against Rasa's default bot ({'quick' if args.quick else 'full'} mode; "
+          f"logs in {args.out / 'logs'})...", flush=True)
+    quiet_libraries()
+    from bot.benchmarks.runner import Options, run
+
+    try:
+        results = run(Options(args.quick, turns, folds, args.out))
+    except BenchmarkError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    print((args.out / "results.md").read_text(encoding="utf-8"))
+    missed = [target["target"] for target in results["targets"] if target["met"] is False]
+    print(f"Results in {args.out}/results.json and results.md" + (f"; targets missed: {len(missed)}" if missed else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

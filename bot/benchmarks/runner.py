@@ -1,0 +1,167 @@
+"""The benchmark from start to finish: train (or, in quick mode, reuse PoreGuide's model), serve and
+talk to both bots, score the NLU, write the results and charts."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+import yaml
+from sqlalchemy import create_engine
+
+from bot import settings
+from bot.analytics.charts import bar_chart
+from bot.benchmarks import OUT_DIR
+from bot.benchmarks import machine, results as results_file
+from bot.benchmarks.nlu_quality import copy_plots, cross_validation, held_out_figures, rasa_test_plots
+from bot.benchmarks.action_timing import action_call_p50_ms, action_endpoint
+from bot.benchmarks.processes import BenchmarkError, free_port, peak_rss_mb, rasa_environment
+from bot.benchmarks.profiling import profiled, summarise
+from bot.benchmarks.projects import POREGUIDE, Project, default_pipeline_on, scaffold_default_bot
+from bot.benchmarks.serving import measure_server
+from bot.benchmarks.training import retrain_after_response_edit, train
+from bot.benchmarks.turns import FIRST_MESSAGE, default_bot_messages, poreguide_questions
+from bot.evaluation import DEFAULT_MODEL, HELD_OUT_FILE, evaluate, load_examples
+from bot.launcher import action_server, endpoints_file
+
+QUICK_NOTE = ("Quick mode (the tests' smoke run): PoreGuide's trained model is reused and nothing is retrained, "
+              "so training times are not measured; few turns; no cross-validation and no default pipeline on "
+              "PoreGuide's data. Run `make bench` for real figures.")
+SERVING_NOTE = ("PoreGuide runs with its shipped endpoints.yml (SQL tracker store, here on a temporary SQLite file; "
+                "action server on a seeded SQLite knowledge base); the default bot with what `rasa init` writes "
+                "(in-memory tracker store, no action server). Both REST only.")
+
+
+@dataclass(frozen=True)
+class Options:
+    quick: bool = False
+    turns: int = 200
+    folds: int = 5
+    out: Path = OUT_DIR
+
+
+@dataclass(frozen=True)
+class Models:
+    poreguide: Path
+    default_bot: Path
+    default_pipeline_nlu: Optional[Path]
+
+
+def _train_both(options: Options, default_bot: Project, work: Path, logs: Path, figures: Dict[str, Any]) -> Models:
+    peer = train(default_bot, work / default_bot.name, logs)
+    figures["rasa_default"]["train_s"] = peer.seconds
+    if options.quick:
+        if not DEFAULT_MODEL.exists():
+            raise BenchmarkError(f"no trained model at {DEFAULT_MODEL}: run `make train` first")
+        return Models(DEFAULT_MODEL, peer.model, None)
+    poreguide = train(POREGUIDE, work / POREGUIDE.name, logs)
+    figures["poreguide"]["train_s"] = poreguide.seconds
+    for key, project in (("poreguide", POREGUIDE), ("rasa_default", default_bot)):
+        figures[key]["retrain_s"] = retrain_after_response_edit(project, work / project.name, logs).seconds
+    default_nlu = train(default_pipeline_on(POREGUIDE, default_bot), work / "default_pipeline", logs, nlu_only=True)
+    return Models(poreguide.model, peer.model, default_nlu.model)
+
+
+def _seeded_database(directory: Path) -> str:
+    from bot.knowledge.schema import load_knowledge
+    from bot.knowledge.seed import seed_database
+
+    url = f"sqlite:///{directory / 'knowledge.db'}"
+    engine = create_engine(url, future=True)
+    seed_database(engine, load_knowledge(settings.knowledge_file()))
+    engine.dispose()
+    return url
+
+
+def _without_stores(endpoints: Path) -> Path:
+    """A copy of `endpoints` without tracker and lock store: Rasa's in-memory defaults."""
+    config = yaml.safe_load(endpoints.read_text(encoding="utf-8")) or {}
+    path = endpoints.with_name(f"in-memory-{endpoints.name}")
+    path.write_text(yaml.safe_dump({key: value for key, value in config.items()
+                                    if key not in ("tracker_store", "lock_store")}), encoding="utf-8")
+    return path
+
+
+def _serve_both(models: Models, default_bot: Project, work: Path, logs: Path, turns: int, quick: bool,
+                figures: Dict[str, Any]) -> None:
+    """Each Rasa server alone on the machine (see SERVING_NOTE)."""
+    credentials = work / "credentials.yml"
+    credentials.write_text("rest:\n", encoding="utf-8")
+    action_port = free_port()
+    tracker_store = {"TRACKER_STORE_URL": f"sqlite:///{work / 'trackers.db'}"}
+    with action_server(action_port, logs / "actions.log", extra_env={"DATABASE_URL": _seeded_database(work)}) as actions:
+        endpoints = endpoints_file(action_port, work)
+        served = measure_server("poreguide", models.poreguide, endpoints, credentials, FIRST_MESSAGE,
+                                poreguide_questions(), turns, logs / "rasa-poreguide.log", tracker_store)
+        figures["poreguide"].update(vars(served), action_server_rss_mb=peak_rss_mb(actions.pid),
+                                    action_call_p50_ms=action_call_p50_ms(
+                                        *action_endpoint(endpoints, rasa_environment()), calls=turns))
+        if not quick:  # the same bot with Rasa's in-memory tracker store: what the SQL store costs a turn
+            in_memory = measure_server("poreguide_in_memory", models.poreguide, _without_stores(endpoints),
+                                       credentials, FIRST_MESSAGE, poreguide_questions(), turns,
+                                       logs / "rasa-poreguide-in-memory.log")
+            figures["diagnostics"]["poreguide_in_memory_tracker_store"] = vars(in_memory)
+    served = measure_server("rasa_default", models.default_bot, default_bot.root / "endpoints.yml", credentials,
+                            FIRST_MESSAGE, default_bot_messages(default_bot.data / "nlu.yml"), turns,
+                            logs / "rasa-default.log")
+    figures["rasa_default"].update(vars(served))
+
+
+def _score_nlu(options: Options, models: Models, default_bot: Project, work: Path, logs: Path,
+               figures: Dict[str, Any]) -> None:
+    scores, stats = profiled(evaluate, models.poreguide, HELD_OUT_FILE)
+    figures["poreguide_nlu"].update(held_out_figures(scores))
+    figures["profile"]["poreguide"] = summarise(stats, len(load_examples(HELD_OUT_FILE)))
+    if not options.quick:  # the quick mode saves this model load (a minute on 2 busy cores)
+        peer_nlu = default_bot.data / "nlu.yml"
+        _, stats = profiled(evaluate, models.default_bot, peer_nlu)  # its own examples: for the profile only
+        figures["profile"]["rasa_default"] = summarise(stats, len(load_examples(peer_nlu)))
+    if models.default_pipeline_nlu:
+        figures["rasa_default_nlu"].update(held_out_figures(evaluate(models.default_pipeline_nlu, HELD_OUT_FILE)))
+    tested = rasa_test_plots(POREGUIDE, models.poreguide, HELD_OUT_FILE, work / "test-heldout", logs)
+    figures["plots"] += copy_plots(tested, options.out, "poreguide_heldout")
+    if options.folds:
+        for project, key in ((POREGUIDE, "poreguide"), (default_pipeline_on(POREGUIDE, default_bot), "rasa_default")):
+            cv_out = work / f"cv-{key}"
+            figures[f"{key}_nlu"]["cv_intent_macro_f1"] = cross_validation(project, options.folds, cv_out, logs)
+            figures["plots"] += copy_plots(cv_out, options.out, f"{key}_cv")
+
+
+def _ratio_chart(figures: Dict[str, Any], out: Path) -> str:
+    measured = {results_file.TIMING_LABELS[key]: value for key, value in figures["ratios"].items() if value is not None}
+    path = out / "bench_ratios.png"
+    path.write_bytes(bar_chart(measured, "PoreGuide / Rasa default bot (1.0 = same)", "ratio", horizontal=True,
+                               reference=1.0))
+    return path.name
+
+
+def _empty_figures(options: Options) -> Dict[str, Any]:
+    bot_keys = {key: None for key in results_file.TIMINGS}
+    nlu_keys = {key: None for key in results_file.NLU_KEYS}
+    return {"mode": "quick" if options.quick else "full", "machine": machine.describe(),
+            "poreguide": dict(bot_keys), "rasa_default": dict(bot_keys),
+            "poreguide_nlu": dict(nlu_keys), "rasa_default_nlu": dict(nlu_keys),
+            "profile": {}, "diagnostics": {}, "plots": [], "notes": [QUICK_NOTE, SERVING_NOTE] if options.quick else [SERVING_NOTE]}
+
+
+def run(options: Options) -> Dict[str, Any]:
+    """The whole benchmark; writes results.json, results.md and the PNGs to `options.out`."""
+    logs = options.out / "logs"
+    shutil.rmtree(logs, ignore_errors=True)
+    options.out.mkdir(parents=True, exist_ok=True)
+    for old_plot in options.out.glob("*.png"):
+        old_plot.unlink()
+    figures = _empty_figures(options)
+    with tempfile.TemporaryDirectory(prefix="poreguide-bench-") as temporary:
+        work = Path(temporary)
+        default_bot = scaffold_default_bot(work / "default_bot")
+        models = _train_both(options, default_bot, work, logs, figures)
+        _serve_both(models, default_bot, work, logs, options.turns, options.quick, figures)
+        _score_nlu(options, models, default_bot, work, logs, figures)
+    figures["ratios"] = results_file.ratios(figures["poreguide"], figures["rasa_default"])
+    figures["targets"] = results_file.targets(figures)
+    figures["plots"].append(_ratio_chart(figures, options.out))
+    results_file.write(figures, options.out)
+    return figures
