@@ -4,7 +4,6 @@ project's SQLite file."""
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -14,12 +13,15 @@ from bot.analytics.events import TrackerStoreUnavailable, open_engine, read_even
 from bot.analytics.metrics import compute
 from bot.analytics.page import render
 from bot.analytics.vocabulary import load_vocabulary
+from bot.persistence import config as persistence_config
+from bot.persistence.config import normalise_sql_url
 
 DEFAULT_OUT = settings.VAR_DIR / "report"
 
 
 def tracker_store_url(explicit: Optional[str] = None) -> str:
-    return explicit or os.environ.get("TRACKER_STORE_URL", "").strip() or settings.database_url()
+    """`explicit` (the option), else the URL the assistant's tracker store itself uses."""
+    return normalise_sql_url(explicit) if explicit else persistence_config.tracker_store_url()
 
 
 def write_report(database_url: str, out: Path) -> Path:
