@@ -33,7 +33,7 @@ def use_repository(replacement: Optional[KnowledgeRepository]) -> None:
 
 def clinic_template_values(clinic: Clinic) -> Dict[str, str]:
     """Values for the `{clinic_*}` placeholders of domain responses."""
-    return {f"clinic_{name}": value for name, value in vars(clinic).items()}
+    return clinic.template_values()
 
 
 def format_facts(facts: List[FactInfo]) -> str:

@@ -10,6 +10,7 @@ import functools
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -49,6 +50,15 @@ def process_environment() -> Dict[str, str]:
     env.setdefault("PYTHONWARNINGS", "ignore")  # library deprecation notices are noise for a chat user
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")  # nothing leaves the machine
     return env
+
+
+def free_ports(count: int) -> List[int]:
+    """`count` distinct free TCP ports on 127.0.0.1 (all sockets held open until all are chosen)."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
 
 
 def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float) -> bool:

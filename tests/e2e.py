@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 import urllib.request
 import uuid
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import pytest
 
 from bot import settings
-from bot.launcher import action_server, endpoints_file, rasa_server
+from bot.launcher import action_server, endpoints_file, free_ports, rasa_server  # noqa: F401 - free_ports re-exported for fixtures
 
 MODEL = settings.PROJECT_ROOT / "models" / "poreguide.tar.gz"
 REQUEST_TIMEOUT = 60.0
@@ -22,15 +21,6 @@ LOG_TAIL_LINES = 40
 
 
 # --------------------------------------------------------------------------- servers
-
-
-def free_ports(count: int) -> List[int]:
-    """`count` distinct free TCP ports on 127.0.0.1 (all sockets held open until all are chosen)."""
-    with contextlib.ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) for _ in range(count)]
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
 
 
 def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:

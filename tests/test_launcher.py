@@ -11,12 +11,6 @@ from bot.security import rasa_api
 from bot.security.action_token import TOKEN_ENV, TOKEN_HEADER
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _listening(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
@@ -68,7 +62,7 @@ def test_serve_reports_api_and_origins():
 
 @pytest.mark.slow
 def test_chat_stops_the_action_server_when_the_shell_ends():
-    action_port, rasa_port = _free_port(), _free_port()
+    action_port, rasa_port = launcher.free_ports(2)
     # `rasa shell --help` ends at once, standing in for a user who leaves the shell.
     assert launcher.chat(action_port, rasa_port, ["--help"]) == 0
     assert not _listening(action_port)
@@ -76,7 +70,7 @@ def test_chat_stops_the_action_server_when_the_shell_ends():
 
 @pytest.mark.slow
 def test_action_server_is_healthy_inside_the_block_and_gone_after(tmp_path):
-    port = _free_port()
+    (port,) = launcher.free_ports(1)
     with launcher.action_server(port, tmp_path / "actions.log") as process:
         assert _listening(port)
         assert process.poll() is None
@@ -92,7 +86,7 @@ def test_terminating_the_launcher_stops_the_action_server(tmp_path):
     import sys
     import time
 
-    action_port, rasa_port = _free_port(), _free_port()
+    action_port, rasa_port = launcher.free_ports(2)
     # `rasa shell` with no model left to find keeps running until stopped: a stand-in for a chat.
     process = subprocess.Popen([sys.executable, "-m", "bot.launcher", "chat", "--action-port", str(action_port),
                                 "--rasa-port", str(rasa_port), "--model", str(tmp_path / "none")],

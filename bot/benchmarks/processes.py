@@ -2,7 +2,6 @@
 (peak resident memory) without extra dependencies."""
 from __future__ import annotations
 
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -44,12 +43,6 @@ def timed_rasa(arguments: List[str], cwd: Path, log_path: Path, env: Optional[Di
         raise BenchmarkError(f"`rasa {' '.join(arguments[:2])}` failed (exit {status}); see {log_path}:\n"
                              f"{log_tail(log_path)}")
     return elapsed
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _descendants(pid: int) -> List[int]:

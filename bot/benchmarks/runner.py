@@ -17,14 +17,14 @@ from bot.benchmarks import OUT_DIR
 from bot.benchmarks import machine, results as results_file
 from bot.benchmarks.nlu_quality import copy_plots, cross_validation, held_out_figures, rasa_test_plots
 from bot.benchmarks.action_timing import action_call_p50_ms, action_endpoint
-from bot.benchmarks.processes import BenchmarkError, free_port, peak_rss_mb, rasa_environment
+from bot.benchmarks.processes import BenchmarkError, peak_rss_mb, rasa_environment
 from bot.benchmarks.profiling import profiled, summarise
 from bot.benchmarks.projects import POREGUIDE, Project, default_pipeline_on, scaffold_default_bot
 from bot.benchmarks.serving import measure_server
 from bot.benchmarks.training import retrain_after_response_edit, train
 from bot.benchmarks.turns import FIRST_MESSAGE, default_bot_messages, poreguide_questions
 from bot.evaluation import DEFAULT_MODEL, HELD_OUT_FILE, evaluate, load_examples
-from bot.launcher import action_server, endpoints_file
+from bot.launcher import action_server, endpoints_file, free_ports
 
 QUICK_NOTE = ("Quick mode (the tests' smoke run): PoreGuide's trained model is reused and nothing is retrained, "
               "so training times are not measured; few turns; no cross-validation and no default pipeline on "
@@ -89,7 +89,7 @@ def _serve_both(models: Models, default_bot: Project, work: Path, logs: Path, tu
     """Each Rasa server alone on the machine (see SERVING_NOTE)."""
     credentials = work / "credentials.yml"
     credentials.write_text("rest:\n", encoding="utf-8")
-    action_port = free_port()
+    (action_port,) = free_ports(1)
     tracker_store = {"TRACKER_STORE_URL": f"sqlite:///{work / 'trackers.db'}"}
     with action_server(action_port, logs / "actions.log", extra_env={"DATABASE_URL": _seeded_database(work)}) as actions:
         endpoints = endpoints_file(action_port, work)

@@ -3,7 +3,6 @@ message), turn latency of one user over REST (p50, p95), and the server's peak m
 from __future__ import annotations
 
 import json
-import math
 import statistics
 import time
 import urllib.request
@@ -11,8 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from bot.benchmarks.processes import BenchmarkError, free_port, peak_rss_mb
-from bot.launcher import LOCALHOST, rasa_server
+from bot.benchmarks.processes import BenchmarkError, peak_rss_mb
+from bot.launcher import LOCALHOST, free_ports, rasa_server
+from bot.loadtest import percentile as nearest_rank
 
 TURNS_PER_CONVERSATION = 10  # a new sender id every 10 turns, as people come and go
 REQUEST_TIMEOUT = 60.0
@@ -39,9 +39,8 @@ def post_message(base_url: str, sender: str, text: str) -> List[Dict[str, Any]]:
 
 
 def percentile(values: Sequence[float], fraction: float) -> float:
-    """Nearest-rank percentile (p95 of 200 turns is the 190th fastest)."""
-    ordered = sorted(values)
-    return ordered[max(1, math.ceil(fraction * len(ordered))) - 1]
+    """Nearest-rank percentile (p95 of 200 turns is the 190th fastest), as `make loadtest` reports it."""
+    return nearest_rank(sorted(values), fraction * 100)
 
 
 def _first_reply(base_url: str, text: str, deadline: float) -> None:
@@ -60,7 +59,7 @@ def measure_server(name: str, model: Path, endpoints: Path, credentials: Path, f
                    extra_env: Optional[Dict[str, str]] = None) -> ServerFigures:
     """Launch `rasa run` on `model`, time the first answer to `first_message`, then `turns`
     messages cycling through `messages` one after another; stop it and report."""
-    port = free_port()
+    (port,) = free_ports(1)
     base_url = f"http://{LOCALHOST}:{port}"
     started = time.perf_counter()
     try:

@@ -40,7 +40,7 @@ def clinic_contact() -> Dict[str, str]:
     except (KnowledgeError, OSError) as error:
         logger.error("Knowledge file unreadable; the problem message names no contact: %s", error)
         return dict(FALLBACK_CONTACT)
-    return {f"clinic_{name}": value for name, value in vars(clinic).items()}
+    return clinic.template_values()
 
 
 def problem_reply(key: str, **values: Any) -> str:

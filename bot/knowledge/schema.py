@@ -51,6 +51,10 @@ class Clinic:
     hours: str
     booking_url: str
 
+    def template_values(self) -> Dict[str, str]:
+        """Values for `{clinic_*}` placeholders (domain responses, channel messages)."""
+        return {f"clinic_{name}": value for name, value in vars(self).items()}
+
 
 @dataclass(frozen=True)
 class Aspect:
