@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from bot import settings
-from bot.benchmarks import results
+from bot.benchmarks import results, runner
 from bot.benchmarks.processes import peak_rss_mb
 from bot.benchmarks.projects import EDIT_MARK, POREGUIDE, with_one_response_edited
 from bot.benchmarks.serving import percentile
@@ -38,7 +38,7 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_quick_bench_writes_every_stable_key(quick_run: Path) -> None:
     data: Dict[str, Any] = json.loads((quick_run / "results.json").read_text())
-    assert data["mode"] == "quick"
+    assert data["mode"] == "quick" and data["status"] == "complete"
     assert {"date", "nproc", "python", "rasa"} <= set(data["machine"])
     for bot in ("poreguide", "rasa_default"):
         assert set(results.TIMINGS) <= set(data[bot])
@@ -110,3 +110,18 @@ def test_the_markdown_marks_missed_targets_and_unmeasured_figures() -> None:
     assert "| turn latency p95 (ms) | 12 | 10 | 1.2 |" in table
     assert "| retraining after one response edited (s) | – | 10 | – |" in table
     assert "**missed**" in table
+
+
+def test_an_unfinished_run_leaves_what_it_measured(tmp_path: Path) -> None:
+    """A full run takes hours (cross-validation of Rasa's default pipeline), so each phase writes
+    the figures so far; the run's own figures stay untouched by the checkpoint."""
+    figures = runner._empty_figures(runner.Options(out=tmp_path))
+    figures["poreguide"].update(train_s=200.0)
+    figures["rasa_default"].update(train_s=100.0)
+    runner._checkpoint(figures, tmp_path, "serving both bots")
+    written = json.loads((tmp_path / "results.json").read_text())
+    assert written["status"] == "in progress: serving both bots"
+    assert written["ratios"]["train_s"] == 2.0 and written["ratios"]["p95_ms"] is None
+    assert "**Unfinished run** (in progress: serving both bots)" in (tmp_path / "results.md").read_text()
+    assert (tmp_path / "bench_ratios.png").read_bytes()[:4] == b"\x89PNG"
+    assert "status" not in figures and "ratios" not in figures and figures["plots"] == []

@@ -60,6 +60,8 @@ def markdown(results: Dict[str, Any]) -> str:
         f"{machine['date']}, {machine['nproc']} cores, {machine['memory_gib']} GiB, Python {machine['python']}, "
         f"Rasa {machine['rasa']}; load average at start {machine['load_average_at_start']}. Both bots on this "
         f"machine in the same run; {results['poreguide'].get('turns')} REST turns each, one user.", "",
+        *([] if results.get("status", "complete") == "complete" else
+          [f"**Unfinished run** ({results['status']}): figures not measured yet are shown as –.", ""]),
         "| figure | PoreGuide | Rasa default bot | PoreGuide / default |", "| --- | ---: | ---: | ---: |",
         *[f"| {TIMING_LABELS[key]} | {_cell(results['poreguide'].get(key))} | "
           f"{_cell(results['rasa_default'].get(key))} | {_cell(results['ratios'].get(key))} |" for key in TIMINGS],

@@ -122,15 +122,35 @@ def _score_nlu(options: Options, models: Models, default_bot: Project, work: Pat
         figures["rasa_default_nlu"].update(held_out_figures(evaluate(models.default_pipeline_nlu, HELD_OUT_FILE)))
     tested = rasa_test_plots(POREGUIDE, models.poreguide, HELD_OUT_FILE, work / "test-heldout", logs)
     figures["plots"] += copy_plots(tested, options.out, "poreguide_heldout")
-    if options.folds:
-        for project, key in ((POREGUIDE, "poreguide"), (default_pipeline_on(POREGUIDE, default_bot), "rasa_default")):
-            cv_out = work / f"cv-{key}"
-            figures[f"{key}_nlu"]["cv_intent_macro_f1"] = cross_validation(project, options.folds, cv_out, logs)
-            figures["plots"] += copy_plots(cv_out, options.out, f"{key}_cv")
 
 
-def _ratio_chart(figures: Dict[str, Any], out: Path) -> str:
-    measured = {results_file.TIMING_LABELS[key]: value for key, value in figures["ratios"].items() if value is not None}
+def _cross_validate(options: Options, default_bot: Project, work: Path, logs: Path, figures: Dict[str, Any]) -> None:
+    """The longest phase by far (Rasa's default pipeline: about 20 minutes a fold on 2 cores), so the
+    figures measured so far are written after each project."""
+    for project, key in ((POREGUIDE, "poreguide"), (default_pipeline_on(POREGUIDE, default_bot), "rasa_default")):
+        _checkpoint(figures, options.out, f"cross-validating {key}_nlu ({options.folds} folds)")
+        cv_out = work / f"cv-{key}"
+        figures[f"{key}_nlu"]["cv_intent_macro_f1"] = cross_validation(project, options.folds, cv_out, logs)
+        figures["plots"] += copy_plots(cv_out, options.out, f"{key}_cv")
+
+
+def _finish(figures: Dict[str, Any], out: Path, status: str) -> None:
+    """Ratios, targets, their chart and the files for the figures measured so far."""
+    figures["status"] = status
+    figures["ratios"] = results_file.ratios(figures["poreguide"], figures["rasa_default"])
+    figures["targets"] = results_file.targets(figures)
+    chart = _ratio_chart(figures["ratios"], out)
+    figures["plots"] = figures["plots"] + ([] if chart in figures["plots"] else [chart])
+    results_file.write(figures, out)
+
+
+def _checkpoint(figures: Dict[str, Any], out: Path, phase: str) -> None:
+    """results.json/.md as they stand, so an interrupted run still leaves what it measured."""
+    _finish(dict(figures), out, f"in progress: {phase}")
+
+
+def _ratio_chart(ratios: Dict[str, Optional[float]], out: Path) -> str:
+    measured = {results_file.TIMING_LABELS[key]: value for key, value in ratios.items() if value is not None}
     path = out / "bench_ratios.png"
     path.write_bytes(bar_chart(measured, "PoreGuide / Rasa default bot (1.0 = same)", "ratio", horizontal=True,
                                reference=1.0))
@@ -158,10 +178,11 @@ def run(options: Options) -> Dict[str, Any]:
         work = Path(temporary)
         default_bot = scaffold_default_bot(work / "default_bot")
         models = _train_both(options, default_bot, work, logs, figures)
+        _checkpoint(figures, options.out, "serving both bots")
         _serve_both(models, default_bot, work, logs, options.turns, options.quick, figures)
+        _checkpoint(figures, options.out, "scoring the NLU")
         _score_nlu(options, models, default_bot, work, logs, figures)
-    figures["ratios"] = results_file.ratios(figures["poreguide"], figures["rasa_default"])
-    figures["targets"] = results_file.targets(figures)
-    figures["plots"].append(_ratio_chart(figures, options.out))
-    results_file.write(figures, options.out)
+        if options.folds:
+            _cross_validate(options, default_bot, work, logs, figures)
+    _finish(figures, options.out, "complete")
     return figures
