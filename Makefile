@@ -16,6 +16,7 @@ RASA_PORT ?= 5005
 USERS ?= 50
 TURNS ?= 20
 DEADLINE ?= 900
+BENCH_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 # Quiet TensorFlow's start-up chatter and SQLAlchemy 2.0 migration notices from Rasa's own code.
@@ -91,7 +92,7 @@ test: setup $(WEB_DEPS) browser
 	@set -o pipefail; $(PY) -m pytest
 
 bench: setup
-	@$(PY) -m bot.benchmarks
+	@$(PY) -m bot.benchmarks $(BENCH_ARGS)
 
 report: $(INSTALLED)
 	@$(PY) -m bot.analytics

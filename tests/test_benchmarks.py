@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from bot import settings
-from bot.benchmarks import results, runner
-from bot.benchmarks.processes import peak_rss_mb
+from bot.benchmarks import nlu_quality, results, runner
+from bot.benchmarks.processes import BenchmarkError, peak_rss_mb
 from bot.benchmarks.projects import EDIT_MARK, POREGUIDE, with_one_response_edited
 from bot.benchmarks.serving import percentile
 
@@ -125,3 +125,34 @@ def test_an_unfinished_run_leaves_what_it_measured(tmp_path: Path) -> None:
     assert "**Unfinished run** (in progress: serving both bots)" in (tmp_path / "results.md").read_text()
     assert (tmp_path / "bench_ratios.png").read_bytes()[:4] == b"\x89PNG"
     assert "status" not in figures and "ratios" not in figures and figures["plots"] == []
+
+
+def test_cross_validation_alone_needs_an_earlier_run(tmp_path: Path) -> None:
+    with pytest.raises(BenchmarkError, match="run `make bench` first"):
+        runner.cross_validate_only(runner.Options(out=tmp_path), ["rasa_default"])
+
+
+def test_cross_validation_alone_completes_an_interrupted_run(tmp_path: Path) -> None:
+    """Rasa's default pipeline takes hours to cross-validate, so it may be added to a run stopped
+    before it. The stand-in below does what Rasa's does to the output folder; the real one runs in
+    `make bench` (too slow for the tests)."""
+    figures = runner._empty_figures(runner.Options(out=tmp_path))
+    figures["poreguide_nlu"]["cv_intent_macro_f1"] = 0.78
+    runner._checkpoint(figures, tmp_path, "cross-validating rasa_default_nlu (5 folds)")
+    validated = []
+
+    def rasa_like_validation(project: Any, folds: int, out: Path, logs: Path) -> float:
+        validated.append((project.name, folds))
+        out.mkdir(parents=True)
+        for plot in nlu_quality.RASA_PLOTS:
+            (out / plot).write_bytes(b"\x89PNG\r\n\x1a\n")
+        return 0.7
+
+    merged = runner.cross_validate_only(runner.Options(out=tmp_path), ["rasa_default"], rasa_like_validation)
+    written = json.loads((tmp_path / "results.json").read_text())
+    assert validated == [("poreguide_default_pipeline", 5)]
+    assert written == merged and written["status"] == "complete"
+    assert written["poreguide_nlu"]["cv_intent_macro_f1"] == 0.78
+    assert written["rasa_default_nlu"]["cv_intent_macro_f1"] == 0.7
+    assert "rasa_default_cv_confusion_matrix.png" in written["plots"] and "measured separately" in written["notes"][-1]
+    assert "| 5-fold CV intent macro-F1 (training data) | 0.78 | 0.7 |" in (tmp_path / "results.md").read_text()

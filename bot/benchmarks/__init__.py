@@ -5,3 +5,4 @@ Rasa's default pipeline on PoreGuide's data. Writes var/bench/results.json, resu
 from bot import settings
 
 OUT_DIR = settings.VAR_DIR / "bench"
+CROSS_VALIDATED = ("poreguide", "rasa_default")  # PoreGuide's pipeline, Rasa's default one on its data

@@ -2,18 +2,19 @@
 talk to both bots, score the NLU, write the results and charts."""
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Sequence
 
 import yaml
 from sqlalchemy import create_engine
 
 from bot import settings
 from bot.analytics.charts import bar_chart
-from bot.benchmarks import OUT_DIR
+from bot.benchmarks import CROSS_VALIDATED, OUT_DIR
 from bot.benchmarks import machine, results as results_file
 from bot.benchmarks.nlu_quality import copy_plots, cross_validation, held_out_figures, rasa_test_plots
 from bot.benchmarks.action_timing import action_call_p50_ms, action_endpoint
@@ -32,6 +33,9 @@ QUICK_NOTE = ("Quick mode (the tests' smoke run): PoreGuide's trained model is r
 SERVING_NOTE = ("PoreGuide runs with its shipped endpoints.yml (SQL tracker store, here on a temporary SQLite file; "
                 "action server on a seeded SQLite knowledge base); the default bot with what `rasa init` writes "
                 "(in-memory tracker store, no action server). Both REST only.")
+
+
+Validator = Callable[[Project, int, Path, Path], Optional[float]]
 
 
 @dataclass(frozen=True)
@@ -124,14 +128,37 @@ def _score_nlu(options: Options, models: Models, default_bot: Project, work: Pat
     figures["plots"] += copy_plots(tested, options.out, "poreguide_heldout")
 
 
-def _cross_validate(options: Options, default_bot: Project, work: Path, logs: Path, figures: Dict[str, Any]) -> None:
-    """The longest phase by far (Rasa's default pipeline: about 20 minutes a fold on 2 cores), so the
-    figures measured so far are written after each project."""
-    for project, key in ((POREGUIDE, "poreguide"), (default_pipeline_on(POREGUIDE, default_bot), "rasa_default")):
+def _cross_validate(options: Options, default_bot: Project, work: Path, logs: Path, figures: Dict[str, Any],
+                    which: Sequence[str] = CROSS_VALIDATED, validate: Validator = cross_validation) -> None:
+    """The longest phase by far (Rasa's default pipeline: over 25 minutes a fold on 2 cores), so the
+    figures measured so far are written before each project."""
+    projects = {"poreguide": POREGUIDE, "rasa_default": default_pipeline_on(POREGUIDE, default_bot)}
+    for key in which:
         _checkpoint(figures, options.out, f"cross-validating {key}_nlu ({options.folds} folds)")
         cv_out = work / f"cv-{key}"
-        figures[f"{key}_nlu"]["cv_intent_macro_f1"] = cross_validation(project, options.folds, cv_out, logs)
-        figures["plots"] += copy_plots(cv_out, options.out, f"{key}_cv")
+        figures[f"{key}_nlu"]["cv_intent_macro_f1"] = validate(projects[key], options.folds, cv_out, logs)
+        plots = copy_plots(cv_out, options.out, f"{key}_cv")
+        figures["plots"] = list(dict.fromkeys([*figures["plots"], *plots]))
+
+
+def cross_validate_only(options: Options, which: Sequence[str],
+                        validate: Validator = cross_validation) -> Dict[str, Any]:
+    """Adds the cross-validation of `which` to the results of an earlier run in `options.out`.
+    Rasa's default pipeline alone takes over two hours here, so it can be measured on its own day;
+    the note in the results says when."""
+    path = options.out / "results.json"
+    if not path.exists():
+        raise BenchmarkError(f"no {path}: run `make bench` first (`--folds 0` skips its cross-validation)")
+    figures = json.loads(path.read_text(encoding="utf-8"))
+    with tempfile.TemporaryDirectory(prefix="poreguide-bench-cv-") as temporary:
+        work = Path(temporary)
+        _cross_validate(options, scaffold_default_bot(work / "default_bot"), work, options.out / "logs", figures,
+                        which, validate)
+    figures["notes"].append(f"Cross-validation of {', '.join(which)} ({options.folds} folds) measured separately, "
+                            f"{machine.describe()['date']}.")
+    measured = all(figures[f"{key}_nlu"]["cv_intent_macro_f1"] is not None for key in CROSS_VALIDATED)
+    _finish(figures, options.out, "complete" if measured or figures["status"] == "complete" else figures["status"])
+    return figures
 
 
 def _finish(figures: Dict[str, Any], out: Path, status: str) -> None:
