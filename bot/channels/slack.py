@@ -27,7 +27,7 @@ from bot.channels.api_client import JsonApi
 from bot.channels.buttons import Button, slack_blocks
 from bot.channels.config import SlackSettings
 from bot.channels.reply_guard import MessageHandler, guarded
-from bot.channels.webhook_tools import BackgroundTasks, SeenIds, switched_off, webhook_blueprint
+from bot.channels.webhook_tools import BackgroundTasks, seen_ids, switched_off, webhook_blueprint
 
 logger = logging.getLogger(__name__)
 
@@ -117,7 +117,7 @@ class SlackInput(InputChannel):
 
     def __init__(self, settings: Optional[SlackSettings]) -> None:
         self.settings = settings
-        self.seen = SeenIds()
+        self.seen = seen_ids("slack")
         self.tasks = BackgroundTasks("Slack")
         self.api = (JsonApi("Slack", settings.api_base_url, {"Authorization": f"Bearer {settings.bot_token}"})
                     if settings else None)

@@ -24,7 +24,7 @@ from bot.channels.buttons import (
 )
 from bot.channels.config import TelegramSettings
 from bot.channels.reply_guard import MessageHandler, guarded
-from bot.channels.webhook_tools import BackgroundTasks, SeenIds, switched_off, webhook_blueprint
+from bot.channels.webhook_tools import BackgroundTasks, seen_ids, switched_off, webhook_blueprint
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class TelegramInput(InputChannel):
     def __init__(self, settings: Optional[TelegramSettings]) -> None:
         self.settings = settings
         self.payloads = CallbackPayloads()
-        self.seen = SeenIds()
+        self.seen = seen_ids("telegram")
         self.tasks = BackgroundTasks("Telegram")
         self.api = JsonApi("Telegram", f"{settings.api_base_url}/bot{settings.token}") if settings else None
 

@@ -6,17 +6,21 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from typing import Any, Awaitable, Callable, Hashable, List, Set
+from typing import Any, Awaitable, Callable, Hashable, List, Set, Union
 
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.api_client import JsonApi
+from bot.persistence.config import lock_key_prefix, lock_store_url
+from bot.persistence.health import describe_error
 
 logger = logging.getLogger(__name__)
 
 SEEN_IDS_KEPT = 10_000
+SHARED_SEEN_TTL_SECONDS = 24 * 3600  # Telegram keeps retrying an update for up to a day
+REDIS_TIMEOUT_SECONDS = 2
 
 
 class SeenIds:
@@ -36,6 +40,40 @@ class SeenIds:
         if len(self._ids) > self.capacity:
             self._ids.popitem(last=False)
         return True
+
+
+class SharedSeenIds:
+    """Delivery ids remembered in Redis for `ttl` seconds, so that with several Rasa processes
+    behind a load balancer a retry reaching another process is still recognised. One atomic
+    SET NX per delivery. While Redis is unreachable each process falls back to its own memory:
+    a retry may then be answered twice, but no message is lost."""
+
+    def __init__(self, url: str, key_prefix: str, ttl: int = SHARED_SEEN_TTL_SECONDS) -> None:
+        import redis
+
+        self.key_prefix, self.ttl = key_prefix, ttl
+        self._redis = redis.Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+                                           socket_timeout=REDIS_TIMEOUT_SECONDS)
+        self._local = SeenIds()
+
+    def first_time(self, delivery_id: Hashable) -> bool:
+        from redis.exceptions import RedisError
+
+        parts = delivery_id if isinstance(delivery_id, tuple) else (delivery_id,)
+        key = ":".join([self.key_prefix, *map(str, parts)])
+        try:
+            return bool(self._redis.set(key, 1, nx=True, ex=self.ttl))
+        except RedisError as error:
+            logger.error("%s: Redis unreachable (%s); repeated deliveries are recognised by this process only",
+                         self.key_prefix, describe_error(error))
+            return self._local.first_time(delivery_id)
+
+
+def seen_ids(channel: str) -> Union[SeenIds, SharedSeenIds]:
+    """The delivery memory of `channel`: in the Redis of the lock store when LOCK_STORE_URL is set
+    (the deployment then runs several Rasa processes), in this process otherwise."""
+    url = lock_store_url()
+    return SharedSeenIds(url, f"{lock_key_prefix()}:seen:{channel}") if url else SeenIds()
 
 
 class BackgroundTasks:
