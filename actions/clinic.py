@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.knowledge_access import apologise_if_unavailable, clinic_template_values, format_facts, repository
+from actions.knowledge_access import apologise_if_unavailable, format_facts, repository
 
 
 class ActionSuggestDermatologist(Action):
@@ -17,7 +17,7 @@ class ActionSuggestDermatologist(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         knowledge = repository()
         dispatcher.utter_message(text=format_facts(knowledge.facts("dermatologist")))
-        dispatcher.utter_message(response="utter_clinic_contact", **clinic_template_values(knowledge.clinic()))
+        dispatcher.utter_message(response="utter_clinic_contact", **knowledge.clinic().template_values())
         return []
 
 
@@ -27,5 +27,5 @@ class ActionShowClinicContact(Action):
 
     @apologise_if_unavailable
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        dispatcher.utter_message(response="utter_clinic_contact", **clinic_template_values(repository().clinic()))
+        dispatcher.utter_message(response="utter_clinic_contact", **repository().clinic().template_values())
         return []

@@ -31,11 +31,6 @@ def use_repository(replacement: Optional[KnowledgeRepository]) -> None:
     _repository.use(replacement)
 
 
-def clinic_template_values(clinic: Clinic) -> Dict[str, str]:
-    """Values for the `{clinic_*}` placeholders of domain responses."""
-    return clinic.template_values()
-
-
 def format_facts(facts: List[FactInfo]) -> str:
     """Join facts into one answer, marking general guidance so it is never mistaken for the article."""
     return " ".join(f"{fact.text} (General guidance.)" if fact.general_guidance else fact.text for fact in facts)
@@ -65,7 +60,7 @@ def _utter_unavailable(dispatcher: CollectingDispatcher) -> None:
     if clinic is None:
         dispatcher.utter_message(response="utter_knowledge_unavailable_no_contact")
     else:
-        dispatcher.utter_message(response="utter_knowledge_unavailable", **clinic_template_values(clinic))
+        dispatcher.utter_message(response="utter_knowledge_unavailable", **clinic.template_values())
 
 
 @functools.lru_cache(maxsize=1)

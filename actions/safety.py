@@ -9,7 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.knowledge_access import clinic_template_values, from_database_or_file
+from actions.knowledge_access import from_database_or_file
 from bot.knowledge.schema import Clinic, RedFlags
 from bot.safety.red_flags import EMERGENCY, RedFlagDetector
 
@@ -34,7 +34,7 @@ class ActionHandleRedFlag(Action):
         # The NLU intent alone (no phrase found) is treated as urgent; emergency phrases escalate.
         level = RedFlagDetector(flags).level(tracker.latest_message.get("text") or "")
         dispatcher.utter_message(text=flags.emergency.advice if level == EMERGENCY else flags.urgent.advice)
-        dispatcher.utter_message(response="utter_red_flag_contact", **clinic_template_values(clinic))
+        dispatcher.utter_message(response="utter_red_flag_contact", **clinic.template_values())
         return [SlotSet(RED_FLAG_SLOT, True)]
 
 

@@ -10,7 +10,6 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.knowledge_access import (
     apologise_if_unavailable,
     bullet_list,
-    clinic_template_values,
     format_facts,
     repository,
 )
@@ -50,5 +49,5 @@ class ActionAnswerCost(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         knowledge = repository()
         dispatcher.utter_message(text=format_facts(knowledge.facts("cost")))
-        dispatcher.utter_message(response="utter_clinic_contact", **clinic_template_values(knowledge.clinic()))
+        dispatcher.utter_message(response="utter_clinic_contact", **knowledge.clinic().template_values())
         return []

@@ -13,7 +13,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple
 import pytest
 
 from bot import settings
-from bot.launcher import action_server, endpoints_file, free_ports, rasa_server  # noqa: F401 - free_ports re-exported for fixtures
+from bot.launcher import action_server, endpoints_file, free_ports, rasa_server
 
 MODEL = settings.PROJECT_ROOT / "models" / "poreguide.tar.gz"
 REQUEST_TIMEOUT = 60.0

@@ -13,8 +13,8 @@ from typing import Dict, Iterator, Optional, Tuple
 
 import pytest
 
-from bot.launcher import action_server, endpoints_file, rasa_server
-from tests.e2e import MODEL, free_ports, log_tail, probe_answers
+from bot.launcher import action_server, endpoints_file, free_ports, rasa_server
+from tests.e2e import MODEL, log_tail, probe_answers
 
 
 # Hostile texts people might type: SQL, HTML/script, Python and Jinja templates, log4j lookups.

@@ -19,7 +19,7 @@ from bot.channels.buttons import (
 from bot.channels import telegram
 from bot.channels.config import TelegramSettings
 from bot.channels.telegram import SECRET_HEADER, TelegramInput, with_commands
-from tests.e2e import free_ports
+from bot.launcher import free_ports
 from tests.fakes import ApiCall
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.messaging_fixtures import (  # noqa: F401 - `messaging` is the shared servers' fixture

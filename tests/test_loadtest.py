@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from bot import loadtest, settings
-from tests.e2e import free_ports
+from bot.launcher import free_ports
 
 
 def test_percentile_is_nearest_rank():

@@ -12,7 +12,7 @@ import pytest
 
 from bot import launcher
 from bot.security.action_token import TOKEN_ENV, TOKEN_HEADER
-from tests.e2e import free_ports
+from bot.launcher import free_ports
 from tests.security_fixtures import http
 
 

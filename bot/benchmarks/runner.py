@@ -7,7 +7,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import yaml
 from sqlalchemy import create_engine
@@ -125,7 +125,7 @@ def _score_nlu(options: Options, models: Models, default_bot: Project, work: Pat
     if models.default_pipeline_nlu:
         figures["rasa_default_nlu"].update(held_out_figures(evaluate(models.default_pipeline_nlu, HELD_OUT_FILE)))
     tested = rasa_test_plots(POREGUIDE, models.poreguide, HELD_OUT_FILE, work / "test-heldout", logs)
-    figures["plots"] += copy_plots(tested, options.out, "poreguide_heldout")
+    _add_plots(figures, copy_plots(tested, options.out, "poreguide_heldout"))
 
 
 def _cross_validate(options: Options, default_bot: Project, work: Path, logs: Path, figures: Dict[str, Any],
@@ -137,8 +137,7 @@ def _cross_validate(options: Options, default_bot: Project, work: Path, logs: Pa
         _checkpoint(figures, options.out, f"cross-validating {key}_nlu ({options.folds} folds)")
         cv_out = work / f"cv-{key}"
         figures[f"{key}_nlu"]["cv_intent_macro_f1"] = validate(projects[key], options.folds, cv_out, logs)
-        plots = copy_plots(cv_out, options.out, f"{key}_cv")
-        figures["plots"] = list(dict.fromkeys([*figures["plots"], *plots]))
+        _add_plots(figures, copy_plots(cv_out, options.out, f"{key}_cv"))
 
 
 def cross_validate_only(options: Options, which: Sequence[str],
@@ -166,9 +165,13 @@ def _finish(figures: Dict[str, Any], out: Path, status: str) -> None:
     figures["status"] = status
     figures["ratios"] = results_file.ratios(figures["poreguide"], figures["rasa_default"])
     figures["targets"] = results_file.targets(figures)
-    chart = _ratio_chart(figures["ratios"], out)
-    figures["plots"] = figures["plots"] + ([] if chart in figures["plots"] else [chart])
+    _add_plots(figures, [_ratio_chart(figures["ratios"], out)])
     results_file.write(figures, out)
+
+
+def _add_plots(figures: Dict[str, Any], names: List[str]) -> None:
+    """Adds plot file names once each; a new list, so a checkpoint's copy leaves the run's own alone."""
+    figures["plots"] = list(dict.fromkeys([*figures["plots"], *names]))
 
 
 def _checkpoint(figures: Dict[str, Any], out: Path, phase: str) -> None:
