@@ -38,8 +38,22 @@ def test_redis_down_still_recognises_repeats_in_this_process(caplog: pytest.LogC
     (closed_port,) = free_ports(1)
     memory = SharedSeenIds(f"redis://127.0.0.1:{closed_port}/0", "poreguide:seen:telegram")
     with caplog.at_level(logging.ERROR):
-        assert memory.first_time(5) and not memory.first_time(5)
+        assert memory.first_time(5) and not memory.first_time(5) and memory.first_time(6)
     assert "Redis unreachable (ConnectionError)" in caplog.text
+    assert caplog.text.count("Redis unreachable") == 1, "one log line per outage, not one per delivery"
+
+
+def test_the_end_of_an_outage_is_logged_and_ids_are_shared_again(
+        caplog: pytest.LogCaptureFixture, redis_lock_env: Dict[str, str]) -> None:  # noqa: F811
+    prefix = f"{redis_lock_env['LOCK_STORE_KEY_PREFIX']}:seen:slack"
+    memory, other_process = SharedSeenIds(REDIS_URL, prefix), SharedSeenIds(REDIS_URL, prefix)
+    (closed_port,) = free_ports(1)
+    working_redis, memory._redis = memory._redis, redis.Redis.from_url(f"redis://127.0.0.1:{closed_port}/0")
+    with caplog.at_level(logging.WARNING):
+        assert memory.first_time(1) and not memory.first_time(1)
+        memory._redis = working_redis
+        assert memory.first_time(2) and not other_process.first_time(2)
+    assert caplog.text.count("Redis unreachable") == 1 and "Redis reachable again" in caplog.text
 
 
 def test_the_memory_of_one_process_is_bounded() -> None:

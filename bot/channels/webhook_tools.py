@@ -46,7 +46,8 @@ class SharedSeenIds:
     """Delivery ids remembered in Redis for `ttl` seconds, so that with several Rasa processes
     behind a load balancer a retry reaching another process is still recognised. One atomic
     SET NX per delivery. While Redis is unreachable each process falls back to its own memory:
-    a retry may then be answered twice, but no message is lost."""
+    a retry may then be answered twice, but no message is lost. An outage is logged once when it
+    starts and once when it ends, not at every delivery."""
 
     def __init__(self, url: str, key_prefix: str, ttl: int = SHARED_SEEN_TTL_SECONDS) -> None:
         import redis
@@ -55,6 +56,7 @@ class SharedSeenIds:
         self._redis = redis.Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
                                            socket_timeout=REDIS_TIMEOUT_SECONDS)
         self._local = SeenIds()
+        self._redis_down = False
 
     def first_time(self, delivery_id: Hashable) -> bool:
         from redis.exceptions import RedisError
@@ -62,11 +64,17 @@ class SharedSeenIds:
         parts = delivery_id if isinstance(delivery_id, tuple) else (delivery_id,)
         key = ":".join([self.key_prefix, *map(str, parts)])
         try:
-            return bool(self._redis.set(key, 1, nx=True, ex=self.ttl))
+            first = bool(self._redis.set(key, 1, nx=True, ex=self.ttl))
         except RedisError as error:
-            logger.error("%s: Redis unreachable (%s); repeated deliveries are recognised by this process only",
-                         self.key_prefix, describe_error(error))
+            if not self._redis_down:
+                logger.error("%s: Redis unreachable (%s); repeated deliveries are recognised by this process "
+                             "only until it is back", self.key_prefix, describe_error(error))
+            self._redis_down = True
             return self._local.first_time(delivery_id)
+        if self._redis_down:
+            logger.warning("%s: Redis reachable again; delivery ids are shared again", self.key_prefix)
+            self._redis_down = False
+        return first
 
 
 def seen_ids(channel: str) -> Union[SeenIds, SharedSeenIds]:
