@@ -113,7 +113,7 @@ def test_the_markdown_marks_missed_targets_and_unmeasured_figures() -> None:
 
 
 def test_an_unfinished_run_leaves_what_it_measured(tmp_path: Path) -> None:
-    """A full run takes hours (cross-validation of Rasa's default pipeline), so each phase writes
+    """A full run takes 1.75 to 3 hours (most of it cross-validating Rasa's default pipeline), so each phase writes
     the figures so far; the run's own figures stay untouched by the checkpoint."""
     figures = runner._empty_figures(runner.Options(out=tmp_path))
     figures["poreguide"].update(train_s=200.0)
@@ -133,7 +133,7 @@ def test_cross_validation_alone_needs_an_earlier_run(tmp_path: Path) -> None:
 
 
 def test_cross_validation_alone_completes_an_interrupted_run(tmp_path: Path) -> None:
-    """Rasa's default pipeline takes hours to cross-validate, so it may be added to a run stopped
+    """Rasa's default pipeline can take hours to cross-validate, so it may be added to a run stopped
     before it. The stand-in below does what Rasa's does to the output folder; the real one runs in
     `make bench` (too slow for the tests)."""
     figures = runner._empty_figures(runner.Options(out=tmp_path))

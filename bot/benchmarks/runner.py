@@ -130,8 +130,8 @@ def _score_nlu(options: Options, models: Models, default_bot: Project, work: Pat
 
 def _cross_validate(options: Options, default_bot: Project, work: Path, logs: Path, figures: Dict[str, Any],
                     which: Sequence[str] = CROSS_VALIDATED, validate: Validator = cross_validation) -> None:
-    """The longest phase by far (Rasa's default pipeline: over 25 minutes a fold on 2 cores), so the
-    figures measured so far are written before each project."""
+    """The longest phase by far (Rasa's default pipeline: 10 to 27 minutes a fold on 2 cores, depending
+    on the machine), so the figures measured so far are written before each project."""
     projects = {"poreguide": POREGUIDE, "rasa_default": default_pipeline_on(POREGUIDE, default_bot)}
     for key in which:
         _checkpoint(figures, options.out, f"cross-validating {key}_nlu ({options.folds} folds)")
@@ -143,8 +143,8 @@ def _cross_validate(options: Options, default_bot: Project, work: Path, logs: Pa
 def cross_validate_only(options: Options, which: Sequence[str],
                         validate: Validator = cross_validation) -> Dict[str, Any]:
     """Adds the cross-validation of `which` to the results of an earlier run in `options.out`.
-    Rasa's default pipeline alone takes over two hours here, so it can be measured on its own day;
-    the note in the results says when."""
+    Rasa's default pipeline alone takes 47 minutes to over two hours on 2 cores, so it can be
+    measured on its own; the note in the results says when."""
     path = options.out / "results.json"
     if not path.exists():
         raise BenchmarkError(f"no {path}: run `make bench` first (`--folds 0` skips its cross-validation)")
