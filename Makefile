@@ -9,11 +9,12 @@ RASA := $(VENV)/bin/rasa
 INSTALLED := $(VENV)/.installed
 SPACY_MARKER := var/spacy/poreguide_en/poreguide_fingerprint.json
 MODEL := models/poreguide.tar.gz
-TRAIN_INPUTS := config.yml domain.yml $(wildcard data/*.yml) bot/knowledge/treatments.yml
+TRAIN_INPUTS := config.yml domain.yml $(wildcard data/*.yml) bot/knowledge/treatments.yml bot/nlu/spelling.py bot/nlu/text_normalizer.py
 WEB_DEPS := web/node_modules/.installed
 ACTION_PORT ?= 5055
 RASA_PORT ?= 5005
 USERS ?= 50
+FUZZ_EXAMPLES ?= 3000
 TURNS ?= 20
 DEADLINE ?= 900
 BENCH_ARGS ?=
@@ -24,11 +25,12 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup seed train chat serve actions test browser bench report loadtest requests requests-csv lock clean
+.PHONY: help setup seed train chat serve actions test fuzz browser bench report loadtest requests requests-csv lock clean
 
 help:
 	@echo "make chat     set everything up and talk to PoreGuide in the terminal"
 	@echo "make test     set everything up and run the whole test suite"
+	@echo "make fuzz     long Hypothesis fuzz of every channel, on SQLite then PostgreSQL (FUZZ_EXAMPLES=$(FUZZ_EXAMPLES))"
 	@echo "make setup    venv, spaCy pipeline, database, model (each only when out of date)"
 	@echo "make train    retrain the model if data, domain, config or knowledge changed"
 	@echo "make serve    action server + Rasa server (REST, website page /chat, Telegram/Slack if configured)"
@@ -90,6 +92,13 @@ actions: $(INSTALLED) seed
 
 test: setup $(WEB_DEPS) browser
 	@set -o pipefail; $(PY) -m pytest
+
+# The long fuzz run: FUZZ_EXAMPLES generated requests per channel test against real servers on
+# 127.0.0.1, conversations in SQLite, then in PostgreSQL (127.0.0.1:5432, TEST_POSTGRES_URL). The
+# short run (150 each) is part of `make test`. Figures: var/fuzz/last-run-*.json.
+fuzz: setup
+	@set -o pipefail; FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -s -p no:cacheprovider tests/test_hardening_fuzz.py
+	@set -o pipefail; HARDENING_TRACKER=postgres FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -s -p no:cacheprovider tests/test_hardening_fuzz.py
 
 bench: setup
 	@$(PY) -m bot.benchmarks $(BENCH_ARGS)

@@ -14,6 +14,7 @@ from rasa_sdk.types import DomainDict
 from actions.knowledge_access import apologise_if_unavailable, from_database_or_file, repository
 from actions.shared import Shared
 from bot.consultations.repository import ConsultationRepository, ConsultationStoreUnavailable
+from bot.consultations.sentences import contact_in, name_in
 from bot.consultations.submission import NewConsultation
 from bot.consultations.validation import (
     InvalidContact,
@@ -75,12 +76,12 @@ class ValidateBookingForm(FormValidationAction):
 
     async def validate_contact_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         try:
-            return {"contact_name": validate_name(str(value))}
+            return {"contact_name": validate_name(name_in(str(value)))}
         except InvalidContact as invalid:
             return _reask(dispatcher, "contact_name", invalid.reason)
 
     async def validate_contact_detail(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
-        text = str(value)
+        text = contact_in(str(value))
         validator = validate_email if contact_kind(text) == "email" else validate_phone
         try:
             return {"contact_detail": validator(text)}

@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.knowledge_access import apologise_if_unavailable, format_facts, repository
+from actions.knowledge_access import apologise_if_unavailable, format_facts, from_database_or_file, repository
 
 
 class ActionSuggestDermatologist(Action):
@@ -28,4 +28,20 @@ class ActionShowClinicContact(Action):
     @apologise_if_unavailable
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         dispatcher.utter_message(response="utter_clinic_contact", **repository().clinic().template_values())
+        return []
+
+
+class ActionOfferHuman(Action):
+    """"Can I talk to a person?": the clinic's phone, email and hours, and a call-back request
+    (the booking form) offered as a button."""
+
+    def name(self) -> Text:
+        return "action_offer_human"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        clinic = from_database_or_file(lambda db: db.clinic(), lambda file: file.clinic)
+        if clinic is None:
+            dispatcher.utter_message(response="utter_knowledge_unavailable_no_contact")
+            return []
+        dispatcher.utter_message(response="utter_human_handoff", **clinic.template_values())
         return []

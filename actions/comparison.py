@@ -14,6 +14,15 @@ from actions.treatment_choice import mentioned_treatments
 OVERALL_ASPECTS = ("who_performs", "recovery", "side_effects", "at_home")
 
 
+def side_by_side(aspect: str, keys: List[str], names: Dict[str, str]) -> str:
+    """One aspect of several treatments, one line each."""
+    knowledge = repository()
+    facts = knowledge.facts_by_treatment(aspect, keys)
+    label = knowledge.aspect_labels()[aspect]
+    lines = [f"{names[key]}: {format_facts(facts[key])}" for key in keys]
+    return f"{label}, side by side:\n{bullet_list(lines)}"
+
+
 class ActionCompareTreatments(Action):
     def name(self) -> Text:
         return "action_compare_treatments"
@@ -26,7 +35,7 @@ class ActionCompareTreatments(Action):
         keys = named if len(named) >= 2 else list(names)
         aspect = self._asked_aspect(tracker, knowledge.aspect_labels())
         if aspect:
-            text = self._on_aspect(aspect, keys, names)
+            text = side_by_side(aspect, keys, names)
         else:
             text = self._overall(keys, names)
         dispatcher.utter_message(text=text)
@@ -39,14 +48,6 @@ class ActionCompareTreatments(Action):
             if value in labels:
                 return str(value)
         return None
-
-    @staticmethod
-    def _on_aspect(aspect: str, keys: List[str], names: Dict[str, str]) -> str:
-        knowledge = repository()
-        facts = knowledge.facts_by_treatment(aspect, keys)
-        label = knowledge.aspect_labels()[aspect]
-        lines = [f"{names[key]}: {format_facts(facts[key])}" for key in keys]
-        return f"{label}, side by side:\n{bullet_list(lines)}"
 
     @staticmethod
     def _overall(keys: List[str], names: Dict[str, str]) -> str:

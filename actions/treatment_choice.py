@@ -2,12 +2,21 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import List, Optional
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.knowledge_access import repository
+
+
+# "Side effects of each?", "which of them...", "all three": a question about every treatment at once.
+_EVERY_TREATMENT = re.compile(r"\b(?:each|every|all|both|them|they|these|those|three|side by side)\b", re.IGNORECASE)
+
+
+def asks_about_every_treatment(tracker: Tracker) -> bool:
+    return bool(_EVERY_TREATMENT.search(tracker.latest_message.get("text") or ""))
 
 
 def mentioned_treatments(tracker: Tracker) -> List[str]:

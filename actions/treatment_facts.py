@@ -9,7 +9,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.knowledge_access import apologise_if_unavailable, format_facts, repository
-from actions.treatment_choice import ask_which_treatment, current_treatment
+from actions.comparison import side_by_side
+from actions.treatment_choice import ask_which_treatment, asks_about_every_treatment, current_treatment
 
 # Which aspect of a treatment each question intent asks about.
 ASPECT_OF_INTENT: Dict[str, str] = {
@@ -36,6 +37,10 @@ class ActionAnswerTreatmentFact(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         aspect = self._aspect(tracker)
         treatment = current_treatment(tracker)
+        if treatment is None and asks_about_every_treatment(tracker):
+            names = {item.key: item.name for item in repository().treatments()}
+            dispatcher.utter_message(text=side_by_side(aspect, list(names), names))
+            return [SlotSet("aspect", aspect)]
         if treatment is None:
             ask_which_treatment(dispatcher)
             return [SlotSet("aspect", aspect), SlotSet("treatment", None)]

@@ -137,3 +137,14 @@ def test_unreachable_store_is_never_confirmed(seeded_repository, knowledge):
         booking.use_consultations(None)
     assert message["response"] == "utter_consultation_not_saved"
     assert message["clinic_phone"] == knowledge.clinic.phone
+
+
+
+@pytest.mark.parametrize("slot,typed,stored", [
+    ("contact_detail", "my phone is +1 212 555 0173", "+12125550173"),
+    ("contact_detail", "you can email me at Jane@Example.com", "jane@example.com"),
+    ("contact_name", "I'm Jane Doe", "Jane Doe"),
+])
+def test_answers_typed_as_sentences_are_accepted(seeded_repository, slot, typed, stored):
+    result, messages = _validate(slot, typed)
+    assert result == {slot: stored} and messages == []

@@ -1,7 +1,7 @@
 """Dermatologist and clinic-contact actions against a real, seeded SQLite knowledge base."""
 from __future__ import annotations
 
-from actions.clinic import ActionShowClinicContact, ActionSuggestDermatologist
+from actions.clinic import ActionOfferHuman, ActionShowClinicContact, ActionSuggestDermatologist
 from tests.conftest import make_tracker, run_action
 
 
@@ -17,3 +17,10 @@ def test_clinic_contact_has_every_field(seeded_repository, knowledge):
     assert message["response"] == "utter_clinic_contact"
     for field in ("name", "phone", "email", "address", "hours", "booking_url"):
         assert message[f"clinic_{field}"] == getattr(knowledge.clinic, field)
+
+
+def test_a_person_to_talk_to_gets_the_clinics_contact_and_a_call_back_offer(seeded_repository, knowledge):
+    result = run_action(ActionOfferHuman(), make_tracker("ask_human"))
+    [message] = result["messages"]
+    assert message["response"] == "utter_human_handoff"
+    assert message["clinic_phone"] == knowledge.clinic.phone and message["clinic_hours"] == knowledge.clinic.hours

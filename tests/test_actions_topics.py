@@ -1,7 +1,9 @@
 """Why-smaller-pores, options and cost actions against a real, seeded SQLite knowledge base."""
 from __future__ import annotations
 
-from actions.topics import ActionAnswerCost, ActionExplainWhySmallerPores, ActionListOptions
+import pytest
+
+from actions.topics import ActionAnswerConcept, ActionAnswerCost, ActionExplainWhySmallerPores, ActionListOptions
 from tests.conftest import make_tracker, run_action
 
 
@@ -24,3 +26,15 @@ def test_cost_is_honest_and_gives_the_contact(seeded_repository, knowledge):
     assert "can't quote a price" in messages[0]["text"]
     assert messages[1]["response"] == "utter_clinic_contact"
     assert messages[1]["clinic_phone"] == knowledge.clinic.phone
+
+
+@pytest.mark.parametrize("concept", ["collagen", "dead_skin", "trapped_dirt", "blotchy_skin", "firmness"])
+def test_each_concept_is_answered_from_its_article_facts(seeded_repository, knowledge, concept):
+    result = run_action(ActionAnswerConcept(), make_tracker("ask_concept", [("concept", concept)]))
+    for fact in knowledge.topics["concept_" + concept]:
+        assert fact.text in result["messages"][0]["text"]
+
+
+def test_a_concept_question_without_a_known_concept_gets_why_pores_matter(seeded_repository, knowledge):
+    result = run_action(ActionAnswerConcept(), make_tracker("ask_concept"))
+    assert knowledge.topics["why_smaller_pores"][0].text in result["messages"][0]["text"]

@@ -87,3 +87,12 @@ def test_bare_treatment_without_earlier_aspect_gives_the_overview(seeded_reposit
 def test_unknown_treatment_word_asks_which(seeded_repository):
     result = run_action(ACTION, make_tracker("ask_recovery", [("treatment", "botox")]))
     assert result["messages"][0]["response"] == "utter_ask_which_treatment"
+
+
+@pytest.mark.parametrize("text", ["what are the side effects of each?", "side effects of all three", "risks for them?"])
+def test_a_question_about_every_treatment_is_answered_side_by_side(seeded_repository, knowledge, text):
+    result = run_action(ActionAnswerTreatmentFact(), make_tracker("ask_side_effects", text=text))
+    [message] = result["messages"]
+    for treatment in knowledge.treatments.values():
+        assert treatment.name in message["text"]
+        assert treatment.facts["side_effects"][0].text in message["text"]

@@ -224,3 +224,28 @@ def test_fallbacks_and_red_flags_are_counted_per_day(sqlite_store_url: str) -> N
     assert dict(figures.messages_per_day) == {"2026-03-01": 7, "2026-03-02": 8}
     assert figures.fallback_rate_per_day() == {"2026-03-01": pytest.approx(2 / 7), "2026-03-02": 0.0}
     assert dict(figures.red_flags_per_day) == {"2026-03-01": 1}
+
+
+def test_every_safety_reply_is_in_the_audit_trail_with_level_time_and_channel() -> None:
+    """Red-flag replies at their level and medical referrals, with the channel; no message text."""
+    from bot.analytics.page import render
+    from bot.analytics.events import StoredEvent
+
+    c = Clock(DAY_1 + 7200)
+    events = [
+        user(c, "my lips are swelling up fast, can't breathe", "report_red_flag"), action(c, markers.RED_FLAG_ACTION),
+        SlotSet(markers.RED_FLAG_LEVEL_SLOT, "emergency", timestamp=c()),
+        user(c, "how much isotretinoin should I take, I'm Dana", "ask_medical_advice"), action(c, markers.MEDICAL_REFERRAL_ACTION),
+        user(c, "pus since the peel", "report_red_flag"), action(c, markers.RED_FLAG_ACTION),
+        SlotSet(markers.RED_FLAG_LEVEL_SLOT, "urgent", timestamp=c()),
+    ]
+    events[0].input_channel = "telegram"
+    events[3].input_channel = "website"
+    stored = [StoredEvent("dana-1", event.type_name, event.timestamp, event.as_dict()) for event in events]
+    figures = compute(stored, load_vocabulary())
+    assert [(r.level, r.channel) for r in figures.safety_replies] == [
+        ("emergency", "telegram"), ("medical request", "website"), ("urgent", "other")]
+    assert figures.safety_replies[0].time == "2026-03-01 11:00"
+    page = render(figures)
+    assert "emergency via telegram" in page and "medical request via website" in page
+    assert "isotretinoin" not in page and "Dana" not in page and "dana-1" not in page

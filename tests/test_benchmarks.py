@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from bot import settings
-from bot.benchmarks import nlu_quality, results, runner
+from bot.benchmarks import folds, nlu_quality, results, runner
 from bot.benchmarks.processes import BenchmarkError, peak_rss_mb
 from bot.benchmarks.projects import EDIT_MARK, POREGUIDE, with_one_response_edited
 from bot.benchmarks.serving import percentile
@@ -134,15 +134,16 @@ def test_cross_validation_alone_needs_an_earlier_run(tmp_path: Path) -> None:
 
 def test_cross_validation_alone_completes_an_interrupted_run(tmp_path: Path) -> None:
     """Rasa's default pipeline can take hours to cross-validate, so it may be added to a run stopped
-    before it. The stand-in below does what Rasa's does to the output folder; the real one runs in
-    `make bench` (too slow for the tests)."""
+    before it. The stand-in below does what the real validation does to the output folder; the real
+    one on PoreGuide's data runs in `make bench` (too slow for the tests; tests/test_bench_folds.py
+    runs it on a tiny project)."""
     figures = runner._empty_figures(runner.Options(out=tmp_path))
     figures["poreguide_nlu"]["cv_intent_macro_f1"] = 0.78
     runner._checkpoint(figures, tmp_path, "cross-validating rasa_default_nlu (5 folds)")
     validated = []
 
-    def rasa_like_validation(project: Any, folds: int, out: Path, logs: Path) -> float:
-        validated.append((project.name, folds))
+    def rasa_like_validation(project: Any, split: Any, out: Path, logs: Path) -> float:
+        validated.append((project.name, split.k))
         out.mkdir(parents=True)
         for plot in nlu_quality.RASA_PLOTS:
             (out / plot).write_bytes(b"\x89PNG\r\n\x1a\n")
@@ -155,4 +156,38 @@ def test_cross_validation_alone_completes_an_interrupted_run(tmp_path: Path) -> 
     assert written["poreguide_nlu"]["cv_intent_macro_f1"] == 0.78
     assert written["rasa_default_nlu"]["cv_intent_macro_f1"] == 0.7
     assert "rasa_default_cv_confusion_matrix.png" in written["plots"] and "measured separately" in written["notes"][-1]
-    assert "| 5-fold CV intent macro-F1 (training data) | 0.78 | 0.7 |" in (tmp_path / "results.md").read_text()
+    assert written["rasa_default_nlu"]["cv_split"]["seed"] == folds.CV_SEED
+    assert sum(written["rasa_default_nlu"]["cv_split"]["test_sizes"]) == count_examples(POREGUIDE.data)
+    table = (tmp_path / "results.md").read_text()
+    assert "| 5-fold CV intent macro-F1 (training data) | 0.78 | 0.7 |" in table
+    assert "PoreGuide pipeline Rasa-drawn, unseeded" in table and "**not the same folds**" in table
+
+
+def count_examples(data: Path) -> int:
+    """Intent examples in every NLU file of `data`."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    return sum(len(load_data(str(path)).intent_examples) for path in folds.nlu_files(data))
+
+
+def test_both_pipelines_are_cross_validated_on_the_same_fold_files(tmp_path: Path) -> None:
+    """PoreGuide's pipeline and Rasa's default one run on PoreGuide's data, so they must get the very
+    same fold files (the stand-in records what each was given)."""
+    figures = runner._empty_figures(runner.Options(out=tmp_path))
+    runner._checkpoint(figures, tmp_path, "serving both bots")
+    given = {}
+
+    def recording_validation(project: Any, split: Any, out: Path, logs: Path) -> float:
+        given[project.name] = (project.data, project.config, split)
+        out.mkdir(parents=True)
+        for plot in nlu_quality.RASA_PLOTS:
+            (out / plot).write_bytes(b"\x89PNG\r\n\x1a\n")
+        return 0.5
+
+    written = runner.cross_validate_only(runner.Options(out=tmp_path), list(runner.CROSS_VALIDATED),
+                                         recording_validation)
+    (data, config, split), (peer_data, peer_config, peer_split) = given["poreguide"], given["poreguide_default_pipeline"]
+    assert data == peer_data == POREGUIDE.data and config == POREGUIDE.config != peer_config
+    assert split is peer_split and split.k == 5
+    assert written["poreguide_nlu"]["cv_split"] == written["rasa_default_nlu"]["cv_split"]
+    assert f"Both pipelines on the same folds (split {split.digest})" in (tmp_path / "results.md").read_text()

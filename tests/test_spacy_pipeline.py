@@ -29,7 +29,7 @@ def _entities(nlp, text):
                                                 ("laser resurfacing", "treatment", "laser_resurfacing")]),
         ("tell me about Micro-Needling", [("Micro-Needling", "treatment", "microneedling")]),
         ("i have oily skin and blackheads", [("oily", "skin_type", "oily"), ("blackheads", "concern", "blackheads")]),
-        ("my big pores look blotchy", [("big pores", "concern", "large_pores"), ("blotchy", "concern", "redness")]),
+        ("my big pores look blotchy", [("big pores", "concern", "large_pores"), ("blotchy", "concept", "blotchy_skin")]),
         ("which has the least downtime", [("downtime", "aspect", "recovery")]),
         ("hello there", []),
     ],

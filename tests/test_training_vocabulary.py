@@ -21,3 +21,13 @@ def test_synonyms_map_every_term_to_its_key(knowledge):
                 assert f"- {term}\n" in synonyms[treatment.key]
     lookup = next(entry for entry in nlu if entry.get("lookup") == "treatment")
     assert "- lazer\n" in lookup["examples"]
+
+
+def test_every_entity_label_has_a_lookup_table(knowledge):
+    """The RegexFeaturizer and the TextNormalizer learn the skin types, concerns and aspects too."""
+    nlu = yaml.safe_load(render_vocabulary(knowledge))["nlu"]
+    lookups = {entry["lookup"]: entry["examples"] for entry in nlu if "lookup" in entry}
+    assert {"treatment", "skin_type", "concern", "aspect"} <= set(lookups)
+    assert "- oily\n" in lookups["skin_type"]
+    assert "- enlarged pores\n" in lookups["concern"]
+    assert "- downtime\n" in lookups["aspect"]

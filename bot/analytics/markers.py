@@ -22,8 +22,12 @@ CONSULTATION_OUTCOMES = {  # response the bot sent -> outcome of the consultatio
 RED_FLAG_INTENT = "report_red_flag"
 RED_FLAG_ACTION = "action_handle_red_flag"
 RED_FLAG_CLEARED_ACTION = "action_clear_red_flag"
+RED_FLAG_LEVEL_SLOT = "red_flag_level"
+MEDICAL_REFERRAL_ACTION = "action_medical_referral"
+MEDICAL_REQUEST = "medical request"  # the audit trail's "level" for a medical referral
 
 DOMAIN_NAMES = (
     RECOMMEND_ACTION, RECOMMENDED_SLOT, SEE_DOCTOR_FIRST_RESPONSE, BOOKING_FORM, *CONSULTATION_OUTCOMES,
-    RED_FLAG_INTENT, RED_FLAG_ACTION, RED_FLAG_CLEARED_ACTION, TREATMENT_ENTITY,
+    RED_FLAG_INTENT, RED_FLAG_ACTION, RED_FLAG_CLEARED_ACTION, TREATMENT_ENTITY, RED_FLAG_LEVEL_SLOT,
+    MEDICAL_REFERRAL_ACTION,
 )

@@ -6,11 +6,20 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Dict, Iterable, Optional, Set
+from typing import Any, Dict, Iterable, List, Optional, Set
 
 from bot.analytics import markers
 from bot.analytics.events import StoredEvent
 from bot.analytics.vocabulary import Vocabulary
+
+
+@dataclass(frozen=True)
+class SafetyReply:
+    """One red-flag or medical-referral reply, for the clinic's audit trail: no text, no sender."""
+
+    time: str  # UTC, to the minute
+    level: str  # emergency, urgent or "medical request"
+    channel: str
 
 
 @dataclass
@@ -33,6 +42,7 @@ class Figures:
     red_flag_answers: int = 0
     red_flags_cleared: int = 0
     red_flag_conversations: int = 0
+    safety_replies: List[SafetyReply] = field(default_factory=list)
 
     @property
     def fallback_rate(self) -> float:
@@ -53,6 +63,8 @@ class _Counting:
         self.turn_is_fallback = True  # no user message yet: nothing to mark
         self.turn_day = ""
         self.red_flag_seen = False
+        self.turn_time = 0.0
+        self.turn_channel = "unknown"
 
     def add(self, event: StoredEvent) -> None:
         if event.conversation != self.conversation:
@@ -77,6 +89,8 @@ class _Counting:
         parse_data = event.data.get("parse_data") or {}
         intent = self.vocabulary.intent((parse_data.get("intent") or {}).get("name"))
         self.turn_day = _day(event.timestamp)
+        self.turn_time = event.timestamp
+        self.turn_channel = self.vocabulary.channel(event.data.get("input_channel"))
         figures.user_messages += 1
         figures.messages_per_day[self.turn_day] += 1
         figures.intents[intent] += 1
@@ -102,6 +116,9 @@ class _Counting:
         elif name == markers.RED_FLAG_ACTION:
             figures.red_flag_answers += 1
             self.red_flag_seen = True
+            self._audit("urgent")  # the level slot that follows says if it was an emergency
+        elif name == markers.MEDICAL_REFERRAL_ACTION:
+            self._audit(markers.MEDICAL_REQUEST)
         elif name == markers.RED_FLAG_CLEARED_ACTION:
             figures.red_flags_cleared += 1
 
@@ -110,7 +127,15 @@ class _Counting:
         self.figures.fallback_turns += 1
         self.figures.fallbacks_per_day[self.turn_day] += 1
 
+    def _audit(self, level: str) -> None:
+        time = datetime.fromtimestamp(self.turn_time, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+        self.figures.safety_replies.append(SafetyReply(time, level, self.turn_channel))
+
     def _on_slot(self, event: StoredEvent) -> None:
+        replies = self.figures.safety_replies
+        if (event.data.get("name") == markers.RED_FLAG_LEVEL_SLOT and event.data.get("value") == "emergency"
+                and replies and replies[-1].level == "urgent"):
+            replies[-1] = SafetyReply(replies[-1].time, "emergency", replies[-1].channel)
         if event.data.get("name") == markers.RECOMMENDED_SLOT and event.data.get("value") is not None:
             self.figures.recommended[self.vocabulary.treatment(event.data.get("value"))] += 1
 

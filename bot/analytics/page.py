@@ -51,6 +51,13 @@ def _percent(value: float) -> str:
     return f"{100 * value:.1f}%"
 
 
+def _audit_table(figures: Figures) -> str:
+    """One row per safety reply: time (UTC, to the minute), level, channel; never message text."""
+    rows = "".join(f"<tr><td>{html.escape(r.time)}</td><td>{html.escape(r.level)}</td><td>{html.escape(r.channel)}</td></tr>"
+                   for r in figures.safety_replies)
+    return f"<table><tr><th>time (UTC)</th><th>level</th><th>channel</th></tr>{rows}</table>"
+
+
 def render(figures: Figures, generated: Optional[datetime] = None) -> str:
     generated = generated or datetime.now(timezone.utc)
     days = sorted(figures.per_day.items())
@@ -58,6 +65,7 @@ def render(figures: Figures, generated: Optional[datetime] = None) -> str:
                 *sorted(figures.consultation_outcomes.items())]
     fallback_per_day = {day: round(100 * rate, 1) for day, rate in figures.fallback_rate_per_day().items()}
     red_flag_days = sorted(figures.red_flags_per_day.items())
+    safety = Counter((reply.level, reply.channel) for reply in figures.safety_replies)
     sections = [
         _section("Summary", "Totals over every stored conversation.", [
             ("conversations", figures.conversations),
@@ -93,6 +101,11 @@ def render(figures: Figures, generated: Optional[datetime] = None) -> str:
             ("conversations with a red flag", figures.red_flag_conversations),
             ("people who then said they were fine", figures.red_flags_cleared)],
             _counts_chart(dict(red_flag_days), "Red-flag messages per day", "messages")),
+        _section("Safety replies", "Every red-flag reply (emergency or urgent advice) and every medical-request "
+                 "referral (no prescription, dose, diagnosis or product pick), by level and channel.",
+                 [(f"{level} via {channel}", count) for (level, channel), count in sorted(safety.items())],
+                 header=("level and channel", "replies")),
+        "<h3>Audit trail</h3>" + _audit_table(figures),
     ]
     return (f"<!doctype html>\n<html lang=en><head><meta charset=utf-8><title>PoreGuide conversation report</title>"
             f"<style>{STYLE}</style></head><body>\n<h1>PoreGuide conversation report</h1>\n"

@@ -13,6 +13,8 @@ from bot import settings
 
 OTHER = "other"
 RASA_INTENTS = frozenset({"nlu_fallback", "restart", "back", "out_of_scope", "session_start"})
+# Input channel names of PoreGuide's connectors (bot/channels/) and Rasa's own.
+CHANNELS = frozenset({"rest", "website", "socketio", "telegram", "slack", "cmdline", "callback", "rasa"})
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,10 @@ class Vocabulary:
 
     def treatment(self, value: object) -> str:
         return value if isinstance(value, str) and value in self.treatments else OTHER
+
+    @staticmethod
+    def channel(name: object) -> str:
+        return name if isinstance(name, str) and name in CHANNELS else OTHER
 
 
 def domain_intents(domain_file: Path) -> FrozenSet[str]:

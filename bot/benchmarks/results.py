@@ -45,6 +45,31 @@ def targets(results: Dict[str, Any]) -> List[Dict[str, Any]]:
     ]
 
 
+def cross_validation_lines(results: Dict[str, Any]) -> List[str]:
+    """Which folds the two CV figures were measured on: comparable only when they are the same."""
+    names = {"poreguide_nlu": "PoreGuide pipeline", "rasa_default_nlu": "Rasa default pipeline"}
+    measured = {key: results.get(key, {}) for key in names
+                if results.get(key, {}).get("cv_intent_macro_f1") is not None}
+    if not measured:
+        return []
+    splits = {key: nlu.get("cv_split") for key, nlu in measured.items()}
+    described = [split for split in splits.values() if split]
+    line = ""
+    if described:
+        split = described[0]
+        line = (f"Cross-validation: {split['folds']} folds stratified by intent, seed {split['seed']}, test folds of "
+                f"{', '.join(str(size) for size in split['test_sizes'])} examples; the vocabulary (synonyms, lookup "
+                f"tables) in every training fold. ")
+    digests = {split["digest"] if split else None for split in splits.values()}
+    if len(measured) == 2 and len(digests) == 1 and None not in digests:
+        line += f"Both pipelines on the same folds (split {digests.pop()})."
+    else:
+        line += "Folds: " + "; ".join(
+            f"{names[key]} {'split ' + split['digest'] if split else 'Rasa-drawn, unseeded'}"
+            for key, split in splits.items()) + (" (**not the same folds**)." if len(measured) == 2 else ".")
+    return ["", line]
+
+
 def _cell(value: Any) -> str:
     return "–" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
 
@@ -68,6 +93,7 @@ def markdown(results: Dict[str, Any]) -> str:
         "", "| NLU on PoreGuide's data | PoreGuide pipeline | Rasa default pipeline |", "| --- | ---: | ---: |",
         *[f"| {NLU_LABELS[key]} | {_cell(results['poreguide_nlu'].get(key))} | "
           f"{_cell(results['rasa_default_nlu'].get(key))} |" for key in NLU_KEYS],
+        *cross_validation_lines(results),
         "", "## Targets", "", "| target | value | result |", "| --- | ---: | --- |",
         *[f"| {t['target']} | {_cell(t['value'])} | {_verdict(t['met'])} |" for t in results["targets"]],
     ]

@@ -16,6 +16,7 @@ from bot import settings
 from bot.analytics.charts import bar_chart
 from bot.benchmarks import CROSS_VALIDATED, OUT_DIR
 from bot.benchmarks import machine, results as results_file
+from bot.benchmarks.folds import CV_SEED, FoldSplit, split_nlu_data
 from bot.benchmarks.nlu_quality import copy_plots, cross_validation, held_out_figures, rasa_test_plots
 from bot.benchmarks.action_timing import action_call_p50_ms, action_endpoint
 from bot.benchmarks.processes import BenchmarkError, peak_rss_mb, rasa_environment
@@ -35,7 +36,7 @@ SERVING_NOTE = ("PoreGuide runs with its shipped endpoints.yml (SQL tracker stor
                 "(in-memory tracker store, no action server). Both REST only.")
 
 
-Validator = Callable[[Project, int, Path, Path], Optional[float]]
+Validator = Callable[[Project, FoldSplit, Path, Path], Optional[float]]
 
 
 @dataclass(frozen=True)
@@ -131,12 +132,19 @@ def _score_nlu(options: Options, models: Models, default_bot: Project, work: Pat
 def _cross_validate(options: Options, default_bot: Project, work: Path, logs: Path, figures: Dict[str, Any],
                     which: Sequence[str] = CROSS_VALIDATED, validate: Validator = cross_validation) -> None:
     """The longest phase by far (Rasa's default pipeline: 10 to 27 minutes a fold on 2 cores, depending
-    on the machine), so the figures measured so far are written before each project."""
+    on the machine), so the figures measured so far are written before each project. Projects on the
+    same data are scored on the very same fold files (seeded: the same in every run too)."""
     projects = {"poreguide": POREGUIDE, "rasa_default": default_pipeline_on(POREGUIDE, default_bot)}
+    splits: Dict[Path, FoldSplit] = {}
     for key in which:
+        project = projects[key]
+        if project.data not in splits:
+            splits[project.data] = split_nlu_data(project.data, options.folds, CV_SEED, work / f"folds-{len(splits)}")
+        split = splits[project.data]
         _checkpoint(figures, options.out, f"cross-validating {key}_nlu ({options.folds} folds)")
         cv_out = work / f"cv-{key}"
-        figures[f"{key}_nlu"]["cv_intent_macro_f1"] = validate(projects[key], options.folds, cv_out, logs)
+        figures[f"{key}_nlu"]["cv_intent_macro_f1"] = validate(project, split, cv_out, logs)
+        figures[f"{key}_nlu"]["cv_split"] = split.describe()
         _add_plots(figures, copy_plots(cv_out, options.out, f"{key}_cv"))
 
 
@@ -144,7 +152,8 @@ def cross_validate_only(options: Options, which: Sequence[str],
                         validate: Validator = cross_validation) -> Dict[str, Any]:
     """Adds the cross-validation of `which` to the results of an earlier run in `options.out`.
     Rasa's default pipeline alone takes 47 minutes to over two hours on 2 cores, so it can be
-    measured on its own; the note in the results says when."""
+    measured on its own; the note in the results says when. The folds are seeded, so a figure
+    measured later is on the same folds as one already there (results.md says whether they are)."""
     path = options.out / "results.json"
     if not path.exists():
         raise BenchmarkError(f"no {path}: run `make bench` first (`--folds 0` skips its cross-validation)")
@@ -153,8 +162,8 @@ def cross_validate_only(options: Options, which: Sequence[str],
         work = Path(temporary)
         _cross_validate(options, scaffold_default_bot(work / "default_bot"), work, options.out / "logs", figures,
                         which, validate)
-    figures["notes"].append(f"Cross-validation of {', '.join(which)} ({options.folds} folds) measured separately, "
-                            f"{machine.describe()['date']}.")
+    figures["notes"].append(f"Cross-validation of {', '.join(which)} ({options.folds} seeded folds, seed {CV_SEED}) "
+                            f"measured separately, {machine.describe()['date']}.")
     measured = all(figures[f"{key}_nlu"]["cv_intent_macro_f1"] is not None for key in CROSS_VALIDATED)
     _finish(figures, options.out, "complete" if measured or figures["status"] == "complete" else figures["status"])
     return figures

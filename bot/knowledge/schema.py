@@ -123,6 +123,38 @@ class RedFlags:
     personal_markers: Tuple[str, ...]
 
 
+Combination = Tuple[Tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class PhraseRule:
+    """Phrases that match alone, and combinations (one phrase of each group) that match together."""
+
+    phrases: Tuple[str, ...] = ()
+    combinations: Tuple[Combination, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScreeningRules:
+    """How a report of a complication is told from a mention of one, and what a medical request is."""
+
+    source: str
+    emergency_combinations: Tuple[Combination, ...]
+    urgent_combinations: Tuple[Combination, ...]
+    personal_markers: Tuple[str, ...]
+    present_markers: Tuple[str, ...]
+    hypothetical_openers: Tuple[str, ...]
+    hearsay_markers: Tuple[str, ...]
+    past_markers: Tuple[str, ...]
+    over_markers: Tuple[str, ...]
+    idioms: Tuple[str, ...]
+    everyday_contexts: Tuple[str, ...]
+    expected_effects: Tuple[str, ...]
+    expected_effect_context: Tuple[str, ...]
+    mild_words: Tuple[str, ...]
+    medical_requests: PhraseRule
+
+
 @dataclass(frozen=True)
 class KnowledgeBase:
     sources: Mapping[str, Source]
@@ -132,8 +164,10 @@ class KnowledgeBase:
     treatments: Mapping[str, Treatment]
     skin_types: Mapping[str, Tuple[str, ...]]
     concerns: Mapping[str, Tuple[str, ...]]
+    concepts: Mapping[str, Tuple[str, ...]]
     recommendation: Recommendation
     red_flags: RedFlags
+    screening: ScreeningRules
     raw_text: str = field(default="", compare=False, repr=False)
 
     def all_facts(self) -> List[Fact]:
@@ -164,17 +198,21 @@ def parse_knowledge(text: str, where: str = "knowledge") -> KnowledgeBase:
     treatments = _treatments(_mapping(root.get("treatments"), "treatments"), sources, aspects)
     skin_types = _vocabulary(root.get("skin_types"), "skin_types")
     concerns = _vocabulary(root.get("concerns"), "concerns")
+    topics = _topics(_mapping(root.get("topics"), "topics"), sources)
+    concepts = _concepts(root.get("concepts"), topics)
     knowledge = KnowledgeBase(
         sources=sources,
         clinic=_clinic(_mapping(root.get("clinic"), "clinic")),
-        topics=_topics(_mapping(root.get("topics"), "topics"), sources),
+        topics=topics,
         aspects=aspects,
         treatments=treatments,
         skin_types=skin_types,
         concerns=concerns,
+        concepts=concepts,
         recommendation=_recommendation(_mapping(root.get("recommendation"), "recommendation"), sources, treatments,
                                        {"skin_types": skin_types, "concerns": concerns}),
         red_flags=_red_flags(_mapping(root.get("red_flags"), "red_flags"), sources),
+        screening=_screening(_mapping(root.get("screening"), "screening"), sources),
         raw_text=text,
     )
     _check_terms_unique(knowledge)
@@ -281,6 +319,20 @@ def _vocabulary(value: Any, where: str) -> Dict[str, Tuple[str, ...]]:
     return {key: _terms(terms, f"{where}.{key}") for key, terms in entries.items()}
 
 
+CONCEPT_TOPIC_PREFIX = "concept_"
+
+
+def _concepts(value: Any, topics: Mapping[str, Tuple[Fact, ...]]) -> Dict[str, Tuple[str, ...]]:
+    """The article's concepts: the words for each, whose facts are the topic `concept_<key>`."""
+    concepts = _vocabulary(value, "concepts")
+    for key, words in concepts.items():
+        if not words:
+            raise KnowledgeError(f"concepts.{key}", "must list at least one word")
+        if CONCEPT_TOPIC_PREFIX + key not in topics:
+            raise KnowledgeError(f"concepts.{key}", f"has no facts: add topics.{CONCEPT_TOPIC_PREFIX}{key}")
+    return concepts
+
+
 RULE_EFFECTS = ("see_doctor_first", "avoid", "prefer")
 
 
@@ -364,6 +416,57 @@ def _red_flags(entry: Mapping[str, Any], sources: Mapping[str, Source]) -> RedFl
         return RedFlagLevel(_text(item, "advice", where), source, phrases)
 
     return RedFlags(level("emergency"), level("urgent"), _terms(entry.get("personal_markers"), "red_flags.personal_markers"))
+
+
+def _combinations(value: Any, where: str) -> Tuple[Combination, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise KnowledgeError(where, "must be a list of combinations")
+    combinations = []
+    for index, groups in enumerate(value):
+        if not isinstance(groups, list) or len(groups) < 2:
+            raise KnowledgeError(f"{where}[{index}]", "must list at least two groups of phrases")
+        parsed = tuple(_terms(group, f"{where}[{index}][{number}]") for number, group in enumerate(groups))
+        if not all(parsed):
+            raise KnowledgeError(f"{where}[{index}]", "every group needs at least one phrase")
+        combinations.append(parsed)
+    return tuple(combinations)
+
+
+def _screening(entry: Mapping[str, Any], sources: Mapping[str, Source]) -> ScreeningRules:
+    source = _text(entry, "source", "screening")
+    if source not in sources:
+        raise KnowledgeError("screening.source", f"unknown source '{source}'")
+    expected = _mapping(entry.get("expected_effects"), "screening.expected_effects")
+    medical = _mapping(entry.get("medical_requests"), "screening.medical_requests")
+
+    def markers(name: str) -> Tuple[str, ...]:
+        found = _terms(entry.get(name), f"screening.{name}")
+        if not found:
+            raise KnowledgeError(f"screening.{name}", "must list at least one phrase")
+        return found
+
+    return ScreeningRules(
+        source=source,
+        emergency_combinations=_combinations(entry.get("emergency_combinations"), "screening.emergency_combinations"),
+        urgent_combinations=_combinations(entry.get("urgent_combinations"), "screening.urgent_combinations"),
+        personal_markers=markers("personal_markers"),
+        present_markers=markers("present_markers"),
+        hypothetical_openers=markers("hypothetical_openers"),
+        hearsay_markers=markers("hearsay_markers"),
+        past_markers=markers("past_markers"),
+        over_markers=markers("over_markers"),
+        idioms=_terms(entry.get("idioms"), "screening.idioms"),
+        everyday_contexts=_terms(entry.get("everyday_contexts"), "screening.everyday_contexts"),
+        expected_effects=_terms(expected.get("phrases"), "screening.expected_effects.phrases"),
+        expected_effect_context=_terms(expected.get("context"), "screening.expected_effects.context"),
+        mild_words=_terms(expected.get("mild"), "screening.expected_effects.mild"),
+        medical_requests=PhraseRule(
+            phrases=_terms(medical.get("phrases"), "screening.medical_requests.phrases"),
+            combinations=_combinations(medical.get("combinations"), "screening.medical_requests.combinations"),
+        ),
+    )
 
 
 def _check_terms_unique(knowledge: KnowledgeBase) -> None:

@@ -10,7 +10,8 @@ TREATMENT = "treatment"
 SKIN_TYPE = "skin_type"
 CONCERN = "concern"
 ASPECT = "aspect"
-ENTITY_LABELS = (TREATMENT, SKIN_TYPE, CONCERN, ASPECT)
+CONCEPT = "concept"
+ENTITY_LABELS = (TREATMENT, SKIN_TYPE, CONCERN, ASPECT, CONCEPT)
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ def _all_terms(knowledge: KnowledgeBase) -> Iterator[EntityTerm]:
     for treatment in knowledge.treatments.values():
         for phrase in treatment.terms:
             yield EntityTerm(TREATMENT, treatment.key, phrase)
-    for label, groups in ((SKIN_TYPE, knowledge.skin_types), (CONCERN, knowledge.concerns)):
+    for label, groups in ((SKIN_TYPE, knowledge.skin_types), (CONCERN, knowledge.concerns), (CONCEPT, knowledge.concepts)):
         for value, phrases in groups.items():
             for phrase in phrases:
                 yield EntityTerm(label, value, phrase)

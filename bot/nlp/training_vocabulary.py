@@ -1,5 +1,9 @@
 """Generates data/vocabulary.yml (synonyms and lookup tables) so Rasa's EntitySynonymMapper and
-RegexFeaturizer use the knowledge base vocabulary without anyone copying it by hand."""
+RegexFeaturizer use the knowledge base vocabulary without anyone copying it by hand.
+
+Every entity label gets a lookup table (treatment, skin type, concern, aspect, ...): the
+RegexFeaturizer uses them, and the TextNormalizer learns from them, with the synonyms, the phrases
+it corrects near-misses to."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -7,7 +11,7 @@ from pathlib import Path
 from typing import Dict, List
 
 from bot.knowledge.schema import KnowledgeBase
-from bot.nlp.patterns import TREATMENT, entity_terms
+from bot.nlp.patterns import entity_terms
 
 HEADER = (
     "# GENERATED from bot/knowledge/treatments.yml by `make setup` (python -m bot.nlp build).\n"
@@ -21,8 +25,7 @@ def render_vocabulary(knowledge: KnowledgeBase) -> str:
     for term in entity_terms(knowledge):
         if term.phrase != term.value:
             synonyms[term.value].append(term.phrase)
-        if term.label == TREATMENT:
-            lookups[term.label].append(term.phrase)
+        lookups[term.label].append(term.phrase)
     lines = [HEADER.rstrip("\n"), 'version: "3.1"', "nlu:"]
     for value, phrases in synonyms.items():
         lines += [f"- synonym: {value}", "  examples: |"] + [f"    - {phrase}" for phrase in phrases]

@@ -1,6 +1,21 @@
-"""A Rasa NLU component, placed after DIET, that turns any message with red-flag phrases into the
-`report_red_flag` intent when the phrases say so (see bot/safety/red_flags.py), so that a bad
-reaction after a treatment never gets a cheerful FAQ answer, even when the classifier is unsure."""
+"""A Rasa NLU component, placed last in the NLU pipeline, that lets the safety screening
+(bot/safety/screening.py) overrule the classifier where safety depends on it:
+
+- a reported complication always becomes `report_red_flag`, with its level as the entity
+  `red_flag_level` (emergency or urgent), whatever the classifier said;
+- an effect the article expects, reported after a treatment, becomes `report_expected_effect` when
+  the classifier took it for a side-effect or recovery question, a comparison, "I'm fine" or
+  nothing at all, or for a red flag while the writer calls it mild ("a little red");
+- a classifier's `report_red_flag` whose red-flag words the screening read as a question, hearsay,
+  the past or an idiom, or for a message that only supposes ("is it possible to be allergic to a
+  peel?"), gives way to the classifier's next guess (no false alarm);
+- any other classifier's `report_red_flag` (wording no phrase list has) stays a red flag, urgent;
+- a request for a prescription, dose, drug, diagnosis or product pick becomes `ask_medical_advice`,
+  so it is never answered with facts or the questionnaire.
+
+The classifier stays the first layer for wordings no phrase list has; this is the floor. It runs
+after the FallbackClassifier, so a screened red flag or medical request is never "please rephrase",
+and screens both the spell-corrected text and the text as typed."""
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Text
@@ -10,26 +25,35 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot import settings
 from bot.knowledge.schema import load_knowledge
-from bot.safety.red_flags import RedFlagDetector
+from bot.nlu.text_normalizer import NORMALIZATION
+from bot.safety.screening import URGENT, Screener, Screening, either
 
 RED_FLAG_INTENT = "report_red_flag"
+EXPECTED_EFFECT_INTENT = "report_expected_effect"
+MEDICAL_INTENT = "ask_medical_advice"
+LEVEL_ENTITY = "red_flag_level"
+# What the classifier takes a reported mild effect for ("bit red after needling, normal?"); never an
+# answer to a form's question (`inform`), which the screening cannot tell apart.
+MISTAKEN_FOR_AN_EXPECTED_EFFECT = frozenset({RED_FLAG_INTENT, "ask_side_effects", "ask_recovery", "compare_treatments",
+                                             "confirm_fine", "nlu_fallback"})
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class RedFlagGuard(GraphComponent, IntentClassifier):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
-        # Below this confidence in another intent, an urgent phrase alone makes it a red flag.
-        return {"confident_threshold": 0.8}
+        return {}
 
-    def __init__(self, config: Dict[Text, Any], detector: Optional[RedFlagDetector] = None) -> None:
-        self._threshold = float(config["confident_threshold"])
-        self._detector = detector or RedFlagDetector(load_knowledge(settings.knowledge_file()).red_flags)
+    def __init__(self, config: Dict[Text, Any], screener: Optional[Screener] = None) -> None:
+        if screener is None:
+            knowledge = load_knowledge(settings.knowledge_file())
+            screener = Screener(knowledge.red_flags, knowledge.screening)
+        self._screener = screener
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -41,13 +65,50 @@ class RedFlagGuard(GraphComponent, IntentClassifier):
             self._guard(message)
         return messages
 
+    def _screen(self, message: Message) -> Screening:
+        """The corrected text and, when the TextNormalizer changed it, the text as typed."""
+        screening = self._screener.screen(message.get(TEXT) or "")
+        typed = (message.get(NORMALIZATION) or {}).get("original")
+        return either(screening, self._screener.screen(typed)) if typed else screening
+
     def _guard(self, message: Message) -> None:
-        text = message.get(TEXT) or ""
-        intent = message.get(INTENT) or {}
-        confident_elsewhere = intent.get("name") != RED_FLAG_INTENT and (intent.get("confidence") or 0.0) >= self._threshold
-        if intent.get("name") == RED_FLAG_INTENT or not self._detector.must_override(text, confident_elsewhere):
-            return
-        override = {"name": RED_FLAG_INTENT, "confidence": 1.0}
-        ranking = [entry for entry in message.get(INTENT_RANKING_KEY) or [] if entry.get("name") != RED_FLAG_INTENT]
-        message.set(INTENT, override, add_to_output=True)
-        message.set(INTENT_RANKING_KEY, [override, *ranking], add_to_output=True)
+        classified = (message.get(INTENT) or {}).get("name")
+        screening = self._screen(message)
+        if screening.red_flag:
+            _override(message, RED_FLAG_INTENT)
+            _add_level(message, screening.red_flag)
+        elif screening.expected_effect and classified in MISTAKEN_FOR_AN_EXPECTED_EFFECT and (
+                classified != RED_FLAG_INTENT or screening.said_to_be_mild):
+            _override(message, EXPECTED_EFFECT_INTENT)
+        elif classified == RED_FLAG_INTENT and (screening.mentions_symptom or screening.supposition):
+            _fall_back_to_next_guess(message)
+        elif classified == RED_FLAG_INTENT:
+            _add_level(message, URGENT)  # the classifier alone: treated as urgent
+        elif screening.medical_request:
+            _override(message, MEDICAL_INTENT)
+
+
+def _override(message: Message, intent: str) -> None:
+    """`intent` with full confidence (so the FallbackClassifier keeps it), the rest ranked after it."""
+    override = {"name": intent, "confidence": 1.0}
+    ranking = [entry for entry in message.get(INTENT_RANKING_KEY) or [] if entry.get("name") != intent]
+    message.set(INTENT, override, add_to_output=True)
+    message.set(INTENT_RANKING_KEY, [override, *ranking], add_to_output=True)
+
+
+def _fall_back_to_next_guess(message: Message) -> None:
+    """Drop `report_red_flag` from the classification; the next intent keeps its own confidence,
+    so the FallbackClassifier still asks to rephrase when that one is unsure."""
+    ranking = [entry for entry in message.get(INTENT_RANKING_KEY) or [] if entry.get("name") != RED_FLAG_INTENT]
+    if not ranking:
+        return
+    message.set(INTENT, dict(ranking[0]), add_to_output=True)
+    message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+
+
+def _add_level(message: Message, level: str) -> None:
+    entities = [entity for entity in message.get(ENTITIES) or [] if entity.get("entity") != LEVEL_ENTITY]
+    text = message.get(TEXT) or ""
+    entities.append({"entity": LEVEL_ENTITY, "value": level, "start": 0, "end": len(text),
+                     "extractor": "RedFlagGuard"})
+    message.set(ENTITIES, entities, add_to_output=True)
