@@ -123,3 +123,43 @@ def test_changing_an_answer_updates_the_recommendation(bot_url):
 def test_a_crafted_payload_with_an_unknown_answer_is_not_accepted(bot_url):
     reply, _ = Conversation(bot_url).say('/inform{"skin_type": "<script>alert(1)</script>"}')
     assert_contains("crafted", reply, ["What is your skin type?"])
+
+
+def test_booking_answers_typed_as_sentences_are_stored(bot_url, e2e_database_url):
+    chat = Conversation(bot_url)
+    chat.say("i'd like to book a consultation")
+    reply, _ = chat.say("I'm Jane Sentence")
+    assert_contains("name", reply, ["email address or phone number"])
+    reply, _ = chat.say("my phone is +1 212 555 0173")
+    assert "can only come at the start" not in reply
+    for message in ('/inform{"treatment": "microneedling"}', "no preference"):
+        chat.say(message)
+    reply, _ = chat.say("/affirm")
+    reference = REFERENCE.search(reply).group(0)
+    engine = create_engine(e2e_database_url, future=True)
+    try:
+        stored = {record.reference: record for record in ConsultationRepository(engine).list_requests()}[reference]
+    finally:
+        engine.dispose()
+    assert (stored.details.name, stored.details.phone) == ("Jane Sentence", "+12125550173")
+
+
+@pytest.mark.parametrize("leaving,expected", [
+    ("actually never mind, bye", "Goodbye"),
+    ("forget it", "stopped the questions"),
+    ("not now", "stopped the questions"),
+])
+def test_leaving_the_booking_politely(bot_url, leaving, expected):
+    chat = Conversation(bot_url)
+    chat.say("i'd like to book a consultation")
+    reply, _ = chat.say(leaving)
+    assert expected.lower() in reply.lower() and "email" not in reply.lower()
+    reply, _ = chat.say("what is microneedling?")
+    assert "tiny punctures" in reply and "name should the clinic use" not in reply
+
+
+def test_a_typed_skin_type_in_a_sentence_answers_the_question(bot_url):
+    chat = Conversation(bot_url)
+    chat.say("which treatment is right for me")
+    reply, _ = chat.say("it's oily I think")
+    assert "What bothers you most?" in reply

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Iterable, List, Optional, Pattern, Sequence
+
+import pysbd
 
 from bot.knowledge.schema import Combination, RedFlags, ScreeningRules
 
 EMERGENCY = "emergency"
 URGENT = "urgent"
-_FULL_STOP = re.compile(r"(?<=[.!?;\n])\s+|\s*\n\s*")
-_SENTENCE_END = re.compile(r"(?<=[.!?;\n])\s+|\s+-+\s+|\s*\n\s*|(?<=\w)\s*,\s*(?=(?:and\s+)?(?:now|but|since|then|its|it's|is|my|her|his|im|i'm|i)\b)")
+# Within a sentence: clauses after a semicolon, a dash, a line break, or a comma before a new subject.
+_CLAUSE_END = re.compile(r"(?<=;)\s+|\s+-+\s+|\s*\n\s*|(?<=\w)\s*,\s*(?=(?:and\s+)?(?:now|but|since|then|its|it's|is|my|her|his|im|i'm|i)\b)")
 # "can I", "would my", "will it": a question about what could happen, not what is happening.
 _MODAL_SUBJECT = re.compile(r"\b(?:can|could|will|would|might|may|should|gonna|going to)\s+(?:i|my|me|she|he|her|his|they|it|you|the|a|this|that|there)\b",
                             re.IGNORECASE)
@@ -90,9 +93,20 @@ def either(first: Screening, second: Screening) -> Screening:
     )
 
 
+@lru_cache(maxsize=1)
+def _segmenter() -> pysbd.Segmenter:
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+def full_sentences(text: str) -> List[str]:
+    """Sentences as pysbd reads them ("Dr. Smith said..." stays one)."""
+    return [sentence.strip() for sentence in _segmenter().segment(text or "") if sentence.strip()]
+
+
 def sentences(text: str) -> List[str]:
-    """Rough sentences and clauses: a symptom and the words that frame it are judged together."""
-    return [part.strip() for part in _SENTENCE_END.split(text or "") if part and part.strip()]
+    """Sentences, and clauses within them: a symptom and the words that frame it are judged together."""
+    return [part.strip() for sentence in full_sentences(text) for part in _CLAUSE_END.split(sentence)
+            if part and part.strip()]
 
 
 class Screener:
@@ -120,7 +134,7 @@ class Screener:
             red_flag=red_flag,
             expected_effect=(red_flag is None and _has(self._after_treatment, text)
                              and self._reports(self._expected, text)),
-            medical_request=red_flag is None and any(self._medical.search(s) for s in _FULL_STOP.split(text) if s),
+            medical_request=red_flag is None and any(self._medical.search(s) for s in full_sentences(text)),
             said_to_be_mild=_has(self._mild, text),
             mentions_symptom=red_flag is not None or self._emergency.search(written) or self._urgent.search(written),
             supposition=bool(parts) and all(self._only_asks(s) or self._second_hand_or_everyday(s) for s in parts),
