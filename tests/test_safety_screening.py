@@ -183,3 +183,12 @@ def test_guard_screens_the_text_as_typed_too_so_a_correction_never_hides_a_reque
     message.set(NORMALIZATION, {"original": "is differin good for pores?", "replacements": []})
     [message] = guard.process([message])
     assert message.get("intent")["name"] == MEDICAL_INTENT
+
+
+@pytest.mark.parametrize("text", ["my bank account is bleeding from skincare products lol, how much is a peel",
+                                  "there was a reddit post where someones face swelled up after laser, how likely is that"])
+def test_guard_drops_a_classifiers_red_flag_for_an_idiom_or_hearsay(guard, text):
+    message = _message(text, RED_FLAG_INTENT, 0.7)
+    message.set("intent_ranking", [{"name": RED_FLAG_INTENT, "confidence": 0.7}, {"name": "ask_cost", "confidence": 0.2}])
+    [message] = guard.process([message])
+    assert message.get("intent")["name"] == "ask_cost"

@@ -73,7 +73,7 @@ class Screening:
     expected_effect: bool = False  # an effect the article expects, reported after a treatment (no red flag)
     said_to_be_mild: bool = False  # "a little", "slight": the writer calls the effect mild
     medical_request: bool = False  # prescription, dose, drug, diagnosis or product pick
-    mentions_symptom: bool = False  # a red-flag sign is named, reported or not ("can it blister?")
+    mentions_symptom: bool = False  # a red-flag word is there, reported or not ("can it blister?", "hay fever")
     supposition: bool = False  # every sentence asks what could happen, or tells hearsay or the past
 
 
@@ -136,7 +136,8 @@ class Screener:
                              and self._reports(self._expected, text)),
             medical_request=red_flag is None and any(self._medical.search(s) for s in full_sentences(text)),
             said_to_be_mild=_has(self._mild, text),
-            mentions_symptom=red_flag is not None or self._emergency.search(written) or self._urgent.search(written),
+            mentions_symptom=(red_flag is not None or self._emergency.search(written) or self._urgent.search(written)
+                              or _has(self._idioms, written)),
             supposition=bool(parts) and all(self._only_asks(s) or self._second_hand_or_everyday(s) for s in parts),
         )
 
