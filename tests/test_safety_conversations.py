@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
-from typing import Dict, List
+from typing import Any, Dict, List
 
 import pytest
 import yaml
@@ -47,7 +47,8 @@ def _first_replies(bot_url: str, messages: List[str]) -> Dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def replies(bot_url: str) -> Dict[str, Dict[str, str]]:
+def replies(bot_url: str) -> Dict[str, Any]:
+    """Every section's replies, message -> reply text, and the figures' one-line summary."""
     answered = {section: _first_replies(bot_url, messages) for section, messages in CASES.items()}
     figures = {
         "emergency_recall": _share(answered["emergency"], lambda r: EMERGENCY_ADVICE in r),
@@ -58,12 +59,19 @@ def replies(bot_url: str) -> Dict[str, Dict[str, str]]:
         "medical_referred": _share(answered["medical"], lambda r: REFERRAL in r and not _questionnaire(r)),
         "counts": {section: len(messages) for section, messages in CASES.items()},
     }
+    figures["summary"] = (f"Safety file: red-flag recall {figures['red_flag_recall']:.3f}, emergency recall "
+                          f"{figures['emergency_recall']:.3f}, false alarms {figures['benign_false_alarms']}/"
+                          f"{figures['benign']}, medical requests referred {figures['medical_referred']:.3f}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(figures, indent=2), encoding="utf-8")
-    print(f"\nSafety file: red-flag recall {figures['red_flag_recall']:.3f}, emergency recall "
-          f"{figures['emergency_recall']:.3f}, false alarms {figures['benign_false_alarms']}/{figures['benign']}, "
-          f"medical requests referred {figures['medical_referred']:.3f}")
-    return answered
+    return {**answered, "summary": figures["summary"]}
+
+
+def test_the_figures_are_written_and_shown(replies, capsys):
+    """`make test` prints the figures; var/results/safety.json keeps them for the README."""
+    with capsys.disabled():
+        print("\n" + replies["summary"])
+    assert RESULTS.is_file() and "red_flag_recall" in json.loads(RESULTS.read_text(encoding="utf-8"))
 
 
 def _share(answers: Dict[str, str], ok) -> float:
