@@ -1,23 +1,32 @@
 """Starts PoreGuide's processes for people: `python -m bot.launcher chat` runs the action server
 in the background, waits until it is healthy, opens `rasa shell`, and stops the action server
 when the shell ends; `python -m bot.launcher serve` runs the action server and the Rasa server
-with every channel in the foreground until Ctrl-C."""
+with every channel in the foreground until Ctrl-C.
+
+Both supervise what they started (`Supervisor`): a server that dies (a crash, the OOM killer, a
+SIGKILL) is started again after a pause that doubles with each restart in a row (1 s up to 30 s,
+back to 1 s once it has run for a minute), and every death and restart is logged, on the
+launcher's output and in the server's own log. Meanwhile the Rasa server's /health says which one
+is down (HTTP 503). The tests' `action_server()` / `rasa_server()` blocks stay unsupervised: they
+kill servers on purpose."""
 from __future__ import annotations
 
 import argparse
 import contextlib
 import functools
+import logging
 import os
 import secrets
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import ContextManager, Dict, Iterator, List, Optional
+from typing import Callable, ContextManager, Dict, Iterator, List, Optional
 from urllib.parse import urlsplit, urlunsplit
 
 import yaml
@@ -28,6 +37,13 @@ from bot.security.rasa_api import status_lines
 
 LOCALHOST = "127.0.0.1"
 LOG_DIR = settings.VAR_DIR / "log"
+RESTART_FIRST_DELAY_ENV = "POREGUIDE_RESTART_DELAY"  # seconds before the first restart (default 1)
+RESTART_FIRST_DELAY = 1.0
+RESTART_MAX_DELAY = 30.0
+STABLE_AFTER_SECONDS = 60.0  # a server up this long is "stable": the next restart waits the first delay again
+WATCH_INTERVAL_SECONDS = 0.5
+
+logger = logging.getLogger("bot.launcher")
 
 
 def rasa_executable() -> str:
@@ -61,11 +77,12 @@ def free_ports(count: int) -> List[int]:
         return [sock.getsockname()[1] for sock in sockets]
 
 
-def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float) -> bool:
-    """Poll `url` until it answers 200; False if the process died or time ran out."""
+def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float,
+                       cancelled: Callable[[], bool] = lambda: False) -> bool:
+    """Poll `url` until it answers 200; False if the process died, time ran out or `cancelled()`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
+        if process.poll() is not None or cancelled():
             return False
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
@@ -87,14 +104,19 @@ def stop(process: subprocess.Popen, grace: float = 10.0) -> None:
             process.wait()
 
 
+def launch(command: List[str], env: Dict[str, str], log_path: Path) -> subprocess.Popen:
+    """Start `command` in the project directory with its output appended to `log_path`."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(command, cwd=settings.PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
 @contextlib.contextmanager
 def managed_process(
     name: str, command: List[str], env: Dict[str, str], log_path: Path, health_url: str, timeout: float
 ) -> Iterator[subprocess.Popen]:
     """Run `command` with its output in `log_path`; yield once `health_url` answers, stop it after."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "ab") as log:
-        process = subprocess.Popen(command, cwd=settings.PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = launch(command, env, log_path)
     try:
         if not wait_until_healthy(health_url, process, timeout):
             raise RuntimeError(f"The {name} did not start ({health_url}); see {log_path}")
@@ -103,16 +125,127 @@ def managed_process(
         stop(process)
 
 
+def first_restart_delay() -> float:
+    try:
+        return max(0.1, float(os.environ.get(RESTART_FIRST_DELAY_ENV, "") or RESTART_FIRST_DELAY))
+    except ValueError:
+        return RESTART_FIRST_DELAY
+
+
+class Supervisor:
+    """Keeps one server process running: started and awaited healthy by `start()`, then watched by
+    a thread that restarts it whenever it exits, after `first_delay` seconds, doubling with each
+    restart in a row up to `max_delay`, and back to `first_delay` once it ran `stable_after`
+    seconds. `stop()` ends the watch and the process. Restarts never give up: a server that cannot
+    start keeps being tried, less and less often, and each try is logged."""
+
+    def __init__(self, name: str, command: List[str], env: Dict[str, str], log_path: Path, health_url: str,
+                 timeout: float, first_delay: Optional[float] = None, max_delay: float = RESTART_MAX_DELAY,
+                 stable_after: float = STABLE_AFTER_SECONDS) -> None:
+        self.name, self.command, self.env = name, command, env
+        self.log_path, self.health_url, self.timeout = log_path, health_url, timeout
+        self.first_delay = first_restart_delay() if first_delay is None else first_delay
+        self.max_delay, self.stable_after = max_delay, stable_after
+        self.restarts = 0
+        self.starts = 0  # times the server became healthy
+        self.process: Optional[subprocess.Popen] = None
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._watcher: Optional[threading.Thread] = None
+
+    @property
+    def pid(self) -> Optional[int]:
+        process = self.process
+        return process.pid if process is not None else None
+
+    def _note(self, level: int, message: str) -> None:
+        """Log `message` and append it to the server's own log, where its operator looks first."""
+        logger.log(level, message)
+        with contextlib.suppress(OSError), open(self.log_path, "a", encoding="utf-8") as log:
+            log.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} [launcher] {logging.getLevelName(level)} {message}\n")
+
+    def _launch(self) -> Optional[subprocess.Popen]:
+        """Start the process and wait until it is healthy; None if it was stopped or failed meanwhile."""
+        with self._lock:
+            if self._stopping.is_set():
+                return None
+            process = self.process = launch(self.command, self.env, self.log_path)
+        if wait_until_healthy(self.health_url, process, self.timeout, self._stopping.is_set):
+            self.starts += 1
+            self._note(logging.INFO, f"The {self.name} is running (pid {process.pid}).")
+            return process
+        if not self._stopping.is_set():
+            self._note(logging.ERROR, f"The {self.name} did not become healthy ({self.health_url}); see {self.log_path}")
+        stop(process)
+        return None
+
+    def start(self) -> "Supervisor":
+        """Start the server and its watch; RuntimeError if it does not start the first time."""
+        if self._launch() is None:
+            raise RuntimeError(f"The {self.name} did not start ({self.health_url}); see {self.log_path}")
+        self._watcher = threading.Thread(target=self._watch, name=f"supervise {self.name}", daemon=True)
+        self._watcher.start()
+        return self
+
+    def _watch(self) -> None:
+        delay, started = self.first_delay, time.monotonic()
+        while not self._stopping.wait(WATCH_INTERVAL_SECONDS):
+            process = self.process
+            if process is not None and process.poll() is None:
+                continue
+            if time.monotonic() - started >= self.stable_after:
+                delay = self.first_delay
+            code = process.returncode if process is not None else None
+            self.restarts += 1
+            self._note(logging.ERROR, f"The {self.name} stopped unexpectedly (exit status {code}); "
+                                      f"restarting it in {delay:.1f} s (restart {self.restarts}).")
+            if self._stopping.wait(delay):
+                return
+            delay = min(delay * 2, self.max_delay)
+            started = time.monotonic()
+            self._launch()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._watcher is not None and self._watcher is not threading.current_thread():
+            self._watcher.join(timeout=15)
+        with self._lock:
+            process = self.process
+        if process is not None:
+            stop(process)
+
+
+@contextlib.contextmanager
+def supervised(supervisor: Supervisor) -> Iterator[Supervisor]:
+    """`supervisor` started for the `with` block, stopped (with its process) after it."""
+    try:
+        yield supervisor.start()
+    finally:
+        supervisor.stop()
+
+
+def _action_server_command(port: int, extra_env: Optional[Dict[str, str]]) -> tuple:
+    env = {**process_environment(), **(extra_env or {})}
+    env["SANIC_HOST"] = LOCALHOST
+    return [rasa_executable(), "run", "actions", "--port", str(port)], env, f"http://{LOCALHOST}:{port}/health"
+
+
 def action_server(
     port: int, log_path: Path, timeout: float = 90.0, extra_env: Optional[Dict[str, str]] = None
 ) -> ContextManager[subprocess.Popen]:
     """`rasa run actions` on 127.0.0.1:`port` for the duration of a `with` block, answering only
     callers with the launcher's token; `extra_env` (e.g. another DATABASE_URL) goes to the
-    action server only."""
-    env = {**process_environment(), **(extra_env or {})}
-    env["SANIC_HOST"] = LOCALHOST
-    command = [rasa_executable(), "run", "actions", "--port", str(port)]
-    return managed_process("action server", command, env, log_path, f"http://{LOCALHOST}:{port}/health", timeout)
+    action server only. Not restarted if it dies (see `supervised_action_server`)."""
+    command, env, health_url = _action_server_command(port, extra_env)
+    return managed_process("action server", command, env, log_path, health_url, timeout)
+
+
+def supervised_action_server(
+    port: int, log_path: Path, timeout: float = 90.0, extra_env: Optional[Dict[str, str]] = None
+) -> ContextManager[Supervisor]:
+    """`action_server`, restarted with backoff whenever it dies (`Supervisor`)."""
+    command, env, health_url = _action_server_command(port, extra_env)
+    return supervised(Supervisor("action server", command, env, log_path, health_url, timeout))
 
 
 def rasa_server(
@@ -128,6 +261,12 @@ def rasa_server(
     """`rasa run` on 127.0.0.1:`port` for the duration of a `with` block; `extra_env` (e.g. a
     channel's settings) goes to the Rasa server only. HTTP API and CORS as `bot.security.rasa_api`
     reads them from that environment (API off, same origin only, by default)."""
+    command, env, health_url = _rasa_server_command(port, endpoints, credentials, model, extra_env, interface)
+    return managed_process("Rasa server", command, env, log_path, health_url, timeout)
+
+
+def _rasa_server_command(port: int, endpoints: Path, credentials: Optional[Path], model: Optional[Path],
+                         extra_env: Optional[Dict[str, str]], interface: str) -> tuple:
     command = [
         sys.executable, "-m", "bot.security.rasa_run", "run", "--interface", interface, "--port", str(port),
         "--endpoints", str(endpoints),
@@ -136,7 +275,14 @@ def rasa_server(
     ]
     env = {**process_environment(), **(extra_env or {})}
     health_host = LOCALHOST if interface == "0.0.0.0" else interface
-    return managed_process("Rasa server", command, env, log_path, f"http://{health_host}:{port}/", timeout)
+    return command, env, f"http://{health_host}:{port}/"
+
+
+def supervised_rasa_server(port: int, log_path: Path, endpoints: Path, timeout: float = 180.0,
+                           interface: str = LOCALHOST) -> ContextManager[Supervisor]:
+    """`rasa_server` with the committed credentials and models, restarted with backoff whenever it dies."""
+    command, env, health_url = _rasa_server_command(port, endpoints, None, None, None, interface)
+    return supervised(Supervisor("Rasa server", command, env, log_path, health_url, timeout))
 
 
 def endpoints_file(action_port: int, directory: Path = settings.VAR_DIR) -> Path:
@@ -155,11 +301,16 @@ def endpoints_file(action_port: int, directory: Path = settings.VAR_DIR) -> Path
     return generated
 
 
+def log_dir() -> Path:
+    """Where `make chat`/`make serve` write the servers' logs: POREGUIDE_LOG_DIR, else var/log."""
+    return Path(os.environ.get("POREGUIDE_LOG_DIR", "").strip() or LOG_DIR)
+
+
 def chat(action_port: int, rasa_port: int, extra_args: Optional[List[str]] = None) -> int:
-    log_path = LOG_DIR / "actions.log"
-    print(f"Starting the action server on {LOCALHOST}:{action_port} (log: {log_path.relative_to(settings.PROJECT_ROOT)})...")
+    log_path = log_dir() / "actions.log"
+    print(f"Starting the action server on {LOCALHOST}:{action_port} (log: {log_path})...")
     try:
-        with action_server(action_port, log_path):
+        with supervised_action_server(action_port, log_path):
             print("Starting PoreGuide. Type your questions; type /stop or press Ctrl-D to leave.")
             command = [rasa_executable(), "shell", "--interface", LOCALHOST, "--port", str(rasa_port),
                        "--endpoints", str(endpoints_file(action_port)), *(extra_args or [])]
@@ -197,16 +348,19 @@ def serve(action_port: int, rasa_port: int, interface: str) -> int:
     configured) in the foreground until Ctrl-C."""
     host = "localhost" if interface in (LOCALHOST, "0.0.0.0") else interface
     try:
-        with action_server(action_port, LOG_DIR / "actions.log"):
+        with supervised_action_server(action_port, log_dir() / "actions.log"):
             print(f"Action server on {LOCALHOST}:{action_port}. Starting the Rasa server (about 20 s)...")
-            with rasa_server(rasa_port, LOG_DIR / "rasa.log", endpoints_file(action_port), interface=interface) as rasa:
+            with supervised_rasa_server(rasa_port, log_dir() / "rasa.log", endpoints_file(action_port),
+                                        interface=interface):
                 print(f"PoreGuide is running. Website demo page: http://{host}:{rasa_port}/chat")
                 print(f"  REST: http://{host}:{rasa_port}/webhooks/rest/webhook")
                 print(f"  Website socket.io: http://{host}:{rasa_port}/socket.io")
                 print("\n".join(channel_status() + status_lines(os.environ)))
-                print(f"Logs: {LOG_DIR.relative_to(settings.PROJECT_ROOT)}/. Press Ctrl-C to stop.", flush=True)
+                print(f"Logs: {log_dir()}/. Both servers are restarted if they stop. Press Ctrl-C to stop.",
+                      flush=True)
                 with contextlib.suppress(KeyboardInterrupt):
-                    rasa.wait()
+                    while True:
+                        time.sleep(1)
                 return 0
     except RuntimeError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -221,6 +375,7 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 def main(argv: Optional[List[str]] = None) -> int:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s launcher %(levelname)s %(message)s")
     parser = argparse.ArgumentParser(prog="python -m bot.launcher", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     chat_parser = sub.add_parser("chat", help="action server + rasa shell")

@@ -53,7 +53,8 @@ def test_health_is_ok_once_the_database_is_back_and_degraded_when_it_goes(
 ) -> None:
     forwarder.start()
     status, body = get_json(f"{server.url}/health")
-    assert (status, body) == (200, {"status": "ok", "checks": {"tracker_store": "ok"}})
+    assert (status, body) == (200, {"status": "ok", "checks": {"tracker_store": "ok", "action_server": "ok",
+                                                                "database": "ok"}})
     chat = Conversation(server.url)
     answer, _ = chat.say("tell me about microneedling")
     answer, _ = chat.say("how long is the recovery?")

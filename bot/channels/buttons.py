@@ -78,13 +78,15 @@ def telegram_keyboard(buttons: List[Button], payloads: CallbackPayloads) -> Dict
     }
 
 
-def telegram_button_title(reply_markup: Optional[Dict[str, Any]], data: str) -> Optional[str]:
+def telegram_button_title(reply_markup: Any, data: str) -> Optional[str]:
     """The label of the inline button carrying `data` (Telegram sends the message's keyboard back
     with each press), used when a token is no longer known, e.g. after a restart."""
-    for row in (reply_markup or {}).get("inline_keyboard") or []:
-        for button in row:
-            if button.get("callback_data") == data:
-                return button.get("text")
+    keyboard = reply_markup.get("inline_keyboard") if isinstance(reply_markup, dict) else None
+    for row in keyboard if isinstance(keyboard, list) else []:
+        for button in row if isinstance(row, list) else []:
+            if isinstance(button, dict) and button.get("callback_data") == data:
+                title = button.get("text")
+                return title if isinstance(title, str) else None
     return None
 
 

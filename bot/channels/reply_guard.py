@@ -3,7 +3,12 @@
 Rasa 3.6 answers nothing when the action server is down or processing raises (it logs and
 moves on), and it passes empty or huge texts to the NLU. Each PoreGuide channel wraps Rasa's
 message handler with `guarded`: unusable input is answered here without reaching the assistant,
-and a turn that ends without a single reply gets the clinic's "technical problem" message."""
+and a turn that ends without a single reply gets the clinic's "technical problem" message.
+
+`guarded` is also the last line of the edge checks (`bot.channels.edge`) for every channel: the
+text is normalised (a lone surrogate is "unreadable"), metadata checked, a sender id that could
+not name a conversation never reaches Rasa, and while the turn runs its text is withheld from
+every log line (`bot.security.log_privacy`)."""
 from __future__ import annotations
 
 import functools
@@ -15,11 +20,14 @@ import yaml
 from rasa.core.channels.channel import OutputChannel, UserMessage
 
 from bot import settings
+from bot.channels.edge import (  # noqa: F401 - UnusableInput and MAX_MESSAGE_CHARS are used from here too
+    MAX_MESSAGE_CHARS, BadInput, UnusableInput, clean_channel_name, clean_metadata, clean_text, valid_sender,
+)
 from bot.knowledge.schema import KnowledgeError, load_knowledge
+from bot.security.log_privacy import withheld
 
 logger = logging.getLogger(__name__)
 
-MAX_MESSAGE_CHARS = 2000
 MESSAGES_FILE = Path(__file__).with_name("messages.yml")
 FALLBACK_CONTACT = {"clinic_name": "the clinic", "clinic_phone": "by phone", "clinic_email": "by email"}
 
@@ -46,19 +54,6 @@ def clinic_contact() -> Dict[str, str]:
 def problem_reply(key: str, **values: Any) -> str:
     """The text of channel message `key` (see messages.yml), placeholders filled in."""
     return channel_messages()[key].format(**clinic_contact(), **values)
-
-
-class UnusableInput(str):
-    """An empty text that stands for a message a channel could not read (broken JSON, a number
-    instead of text, ...): `reason` names its reply in messages.yml. Being an empty `str`, it
-    passes through Rasa's `UserMessage` unchanged and reaches `guarded`, which answers it."""
-
-    reason: str
-
-    def __new__(cls, reason: str) -> "UnusableInput":
-        instance = super().__new__(cls, "")
-        instance.reason = reason
-        return instance
 
 
 def input_problem(text: Optional[object]) -> Optional[str]:
@@ -89,21 +84,40 @@ class _ReplyCounter:
         channel.send_response = counting_send_response  # type: ignore[assignment]
 
 
+def checked(message: UserMessage) -> Optional[str]:
+    """Normalise `message` in place (text, metadata, channel name) as `bot.channels.edge` says;
+    the reply for the person when it must not reach the assistant, else None."""
+    message.input_channel = clean_channel_name(message.input_channel, "unknown")
+    message.text = clean_text(message.text)
+    try:
+        message.metadata = clean_metadata(message.metadata)
+    except BadInput:
+        return problem_reply("unreadable_message")
+    return input_problem(message.text)
+
+
 def guarded(on_new_message: MessageHandler) -> MessageHandler:
     """Rasa's `on_new_message`, plus input checks and the guarantee of at least one reply."""
 
     async def handle(message: UserMessage) -> None:
+        if valid_sender(message.sender_id) is None:
+            # Each channel refuses such a request itself (HTTP 400); nothing can be answered here.
+            logger.warning("A message on %s without a usable conversation id was dropped",
+                           clean_channel_name(message.input_channel, "unknown"))
+            return
         channel = message.output_channel
-        problem = input_problem(message.text)
+        problem = checked(message)
         if problem is not None:
             logger.info("Message on %s not passed to the assistant: %s", message.input_channel, problem[:40])
             await channel.send_response(message.sender_id, {"text": problem})
             return
         counter = _ReplyCounter(channel)
-        try:
-            await on_new_message(message)
-        except Exception as error:  # noqa: BLE001 - the person must get an answer whatever failed
-            logger.error("Processing a message failed (%s); sent the technical-problem reply", type(error).__name__)
+        with withheld(message.text):
+            try:
+                await on_new_message(message)
+            except Exception as error:  # noqa: BLE001 - the person must get an answer whatever failed
+                logger.error("Processing a message failed (%s); sent the technical-problem reply",
+                             type(error).__name__)
         if counter.sent == 0:
             logger.error("The assistant produced no reply (action server or database down?); "
                          "sent the technical-problem reply")

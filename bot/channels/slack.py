@@ -6,12 +6,13 @@ off (one log line). Every request must carry Slack's v0 signature made with the 
 and a fresh timestamp, or it is refused. Slack wants an answer within 3 s and retries otherwise,
 so the webhook answers 200 at once and the assistant works afterwards; retries (X-Slack-Retry-Num)
 and repeated event ids are dropped, and so are bot messages, so nothing is answered twice and the
-bot never talks to itself."""
+bot never talks to itself. Before that answer the request is checked (`bot.channels.edge`): a body
+that is not a JSON object, or an event or button press whose user, channel or delivery id is not
+an id Slack would send, gets 400 and never reaches Rasa."""
 from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import re
 import time
@@ -26,6 +27,7 @@ from sanic.response import HTTPResponse
 from bot.channels.api_client import JsonApi
 from bot.channels.buttons import Button, slack_blocks
 from bot.channels.config import SlackSettings
+from bot.channels.edge import BadInput, parse_json
 from bot.channels.reply_guard import MessageHandler, guarded
 from bot.channels.webhook_tools import BackgroundTasks, seen_ids, switched_off, webhook_blueprint
 
@@ -37,8 +39,36 @@ RETRY_HEADER = "X-Slack-Retry-Num"
 MAX_REQUEST_AGE_SECONDS = 5 * 60
 PERSON_SUBTYPES = (None, "file_share")  # message subtypes a person writes (others: edits, joins, bots)
 MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+SLACK_ID = re.compile(r"[A-Za-z0-9]{1,64}")  # users (U.../W...), conversations (C.../D.../G...)
+DELIVERY_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")  # event_id, trigger_id
+TIMESTAMP = re.compile(r"\d{1,12}\.\d{1,9}")  # ts / thread_ts
 
 Payload = Dict[str, Any]
+
+
+def _object(value: Any) -> Payload:
+    return value if isinstance(value, dict) else {}
+
+
+def slack_id(value: Any, what: str) -> str:
+    """A Slack user or conversation id, else `BadInput`."""
+    if not isinstance(value, str) or not SLACK_ID.fullmatch(value):
+        raise BadInput(f"the {what} id is not a Slack id")
+    return value
+
+
+def delivery_id(value: Any) -> Optional[str]:
+    """An event_id or trigger_id (None when absent), else `BadInput`."""
+    if value is None:
+        return None
+    if not isinstance(value, str) or not DELIVERY_ID.fullmatch(value):
+        raise BadInput("the delivery id is not a Slack id")
+    return value
+
+
+def thread_of(value: Any) -> Optional[str]:
+    """A thread timestamp to reply in, or None (top level) when it is not one."""
+    return value if isinstance(value, str) and TIMESTAMP.fullmatch(value) else None
 
 
 class SignatureError(Exception):
@@ -62,9 +92,10 @@ def check_signature(secret: str, timestamp: Optional[str], signature: Optional[s
         raise SignatureError(401, "malformed timestamp") from None
     if age > MAX_REQUEST_AGE_SECONDS:
         raise SignatureError(400, "stale timestamp")
-    basestring = b"v0:" + timestamp.encode("utf-8") + b":" + body
+    # surrogateescape: Sanic keeps undecodable header bytes as lone surrogates; they must not raise here.
+    basestring = b"v0:" + timestamp.encode("utf-8", "surrogateescape") + b":" + body
     expected = "v0=" + hmac.new(secret.encode("utf-8"), basestring, hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected.encode("utf-8"), signature.encode("utf-8")):
+    if not hmac.compare_digest(expected.encode("utf-8"), signature.encode("utf-8", "surrogateescape")):
         raise SignatureError(401, "invalid signature")
 
 
@@ -73,10 +104,10 @@ def decode_body(request: Request) -> Optional[Payload]:
     try:
         if "application/x-www-form-urlencoded" in request.headers.get("content-type", ""):
             fields = parse_qs(request.body.decode("utf-8"))
-            decoded = json.loads(fields["payload"][0])
+            decoded = parse_json(fields["payload"][0].encode("utf-8"))
         else:
-            decoded = json.loads(request.body or b"")
-    except (ValueError, KeyError, UnicodeDecodeError):
+            decoded = parse_json(request.body or b"")
+    except (BadInput, KeyError, UnicodeDecodeError, ValueError):
         return None
     return decoded if isinstance(decoded, dict) else None
 
@@ -151,7 +182,11 @@ class SlackInput(InputChannel):
                 return response.json({"ok": False, "error": "unreadable body"}, status=400)
             if body.get("type") == "url_verification":
                 return response.json({"challenge": body.get("challenge", "")})
-            message = self.incoming(body)
+            try:
+                message = self.incoming(body)
+            except BadInput as reason:
+                logger.info("Slack: refused a malformed request")
+                return response.json({"ok": False, "error": str(reason)}, status=400)
             if message is not None:
                 self.tasks.spawn(handler(message))
             return response.text("")
@@ -160,15 +195,22 @@ class SlackInput(InputChannel):
 
     def incoming(self, body: Payload) -> Optional[UserMessage]:
         """The person's message in an event or button press, or None for anything to ignore
-        (a repeat, a bot's own message, an edit, an event type PoreGuide does not answer)."""
-        if body.get("type") == "event_callback" and self._first_time("event", body.get("event_id")):
-            return self.event_message(body.get("event") or {})
-        if body.get("type") == "block_actions" and self._first_time("action", body.get("trigger_id")):
-            return self.button_press(body)
+        (a repeat, a bot's own message, an edit, an event type PoreGuide does not answer);
+        `BadInput` for one whose ids Slack would never send."""
+        if body.get("type") == "event_callback":
+            if not isinstance(body.get("event"), dict):
+                raise BadInput("event must be an object")
+            event_id = delivery_id(body.get("event_id"))
+            message = self.event_message(body["event"])
+            return message if message is not None and self._first_time("event", event_id) else None
+        if body.get("type") == "block_actions":
+            trigger_id = delivery_id(body.get("trigger_id"))
+            message = self.button_press(body)
+            return message if message is not None and self._first_time("action", trigger_id) else None
         return None
 
-    def _first_time(self, kind: str, delivery_id: Optional[str]) -> bool:
-        return delivery_id is None or self.seen.first_time((kind, delivery_id))
+    def _first_time(self, kind: str, delivery: Optional[str]) -> bool:
+        return delivery is None or self.seen.first_time((kind, delivery))
 
     def _user_message(self, text: Optional[str], user: str, channel: str, thread_ts: Optional[str]) -> UserMessage:
         assert self.api is not None
@@ -186,16 +228,20 @@ class SlackInput(InputChannel):
             text = MENTION.sub("", text).strip() if isinstance(text, str) else None
         elif not (event.get("type") == "message" and event.get("channel_type") == "im"):
             return None
-        return self._user_message(text if isinstance(text, str) else None, event["user"], event["channel"],
-                                  event.get("thread_ts"))
+        user, channel = slack_id(event["user"], "user"), slack_id(event["channel"], "channel")
+        return self._user_message(text if isinstance(text, str) else None, user, channel,
+                                  thread_of(event.get("thread_ts")))
 
     def button_press(self, body: Payload) -> Optional[UserMessage]:
         """The pressed button's value, as if the person had typed it, in the same conversation."""
-        actions = body.get("actions") or []
-        user = (body.get("user") or {}).get("id")
-        container = body.get("container") or {}
-        channel = (body.get("channel") or {}).get("id") or container.get("channel_id")
-        if not actions or not user or not channel:
+        actions = body.get("actions")
+        if not isinstance(actions, list) or not actions:
             return None
-        thread_ts = container.get("thread_ts") or (body.get("message") or {}).get("thread_ts")
-        return self._user_message(actions[0].get("value"), user, channel, thread_ts)
+        if not isinstance(actions[0], dict):
+            raise BadInput("an action must be an object")
+        container = _object(body.get("container"))
+        user = slack_id(_object(body.get("user")).get("id"), "user")
+        channel = slack_id(_object(body.get("channel")).get("id") or container.get("channel_id"), "channel")
+        thread_ts = thread_of(container.get("thread_ts") or _object(body.get("message")).get("thread_ts"))
+        value = actions[0].get("value")
+        return self._user_message(value if isinstance(value, str) else None, user, channel, thread_ts)

@@ -8,7 +8,8 @@ that is not a JSON object, and drops messages sent before `session_request`. Her
 - sockets from other web pages are refused unless their origin is in POREGUIDE_ALLOWED_ORIGINS;
 - a session id is accepted only if it looks like one (else a fresh one is confirmed); a message
   sent before (or racing) `session_request` confirms its session itself instead of being lost;
-- every message passes through `guarded` (checked input, at least one reply);
+- every message passes through `guarded` (checked input, at least one reply): a text that is not
+  well-formed Unicode or metadata that is not a small JSON object gets "I couldn't read that message";
 - the blueprint also adds the clinic's demo page and the widget's files (`bot.channels.demo_page`).
 
 credentials.yml:
@@ -19,7 +20,6 @@ credentials.yml:
 """
 from __future__ import annotations
 
-import json
 import logging
 import re
 import uuid
@@ -34,11 +34,13 @@ from socketio import AsyncServer
 
 from bot.channels import demo_page
 from bot.channels.config import WebSettings
+from bot.channels.edge import BadInput, parse_json
 from bot.channels.reply_guard import guarded
 
 logger = logging.getLogger(__name__)
 
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{16,128}")
+MAX_SOCKET_PAYLOAD_BYTES = 64 * 1024  # engine.io's default is 1 MB
 
 
 def valid_session_id(value: object) -> Optional[str]:
@@ -99,7 +101,9 @@ class WebsiteInput(SocketIOInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         handle = guarded(on_new_message)
         origin_allowed = OriginPolicy(WebSettings.from_env())
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])  # [] = engine.io adds no CORS headers
+        # [] = engine.io adds no CORS headers. A bigger payload is refused by engine.io (HTTP 413, the
+        # socket closed) before it is decoded: no message a person types comes near it.
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[], max_http_buffer_size=MAX_SOCKET_PAYLOAD_BYTES)
         self.sio = sio
         webhook = WebsiteBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
 
@@ -168,11 +172,13 @@ class WebsiteInput(SocketIOInput):
             return await self._confirm_session(sid, requested)
         return confirmed or await self._confirm_session(sid, uuid.uuid4().hex)
 
-    def _metadata(self, data: Dict[str, Any]) -> Dict[str, Any]:
-        metadata = data.get(self.metadata_key) or {}
-        if isinstance(metadata, str):
+    def _metadata(self, data: Dict[str, Any]) -> Any:
+        """The message's metadata as sent (Rasa also accepts it as a JSON string): `guarded` checks
+        it, and answers a message whose metadata is not a small JSON object as unreadable."""
+        metadata = data.get(self.metadata_key)
+        if isinstance(metadata, str) and metadata:
             try:
-                metadata = json.loads(metadata)
-            except ValueError:
-                metadata = {}
-        return metadata if isinstance(metadata, dict) else {}
+                metadata = parse_json(metadata.encode("utf-8", "surrogatepass"))
+            except BadInput:
+                return metadata  # not an object: refused by the guard
+        return metadata or None

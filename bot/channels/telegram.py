@@ -4,13 +4,15 @@ Configured from the environment (bot.channels.config.TelegramSettings); without 
 is off (one log line) and the server starts as usual. At start-up it registers its webhook with
 Telegram, retrying in the background while Telegram cannot be reached. Telegram proves each
 update with the secret token given at registration; anything else is refused with 403. Updates
-are answered 200 at once and handled afterwards; a retried update_id is handled only once."""
+are checked before the answer (`bot.channels.edge`): one that is not a JSON object, or whose
+update_id or chat id is not an integer, gets 400 and never reaches Rasa. Good updates are
+answered 200 at once and handled afterwards; a retried update_id is handled only once."""
 from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import logging
+from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -23,6 +25,7 @@ from bot.channels.buttons import (
     TELEGRAM_TEXT_LIMIT, Button, CallbackPayloads, split_text, telegram_button_title, telegram_keyboard,
 )
 from bot.channels.config import TelegramSettings
+from bot.channels.edge import BadInput, json_int, parse_json
 from bot.channels.reply_guard import MessageHandler, guarded
 from bot.channels.webhook_tools import BackgroundTasks, seen_ids, switched_off, webhook_blueprint
 
@@ -37,6 +40,31 @@ REFUSALS = (400, 401, 403, 404)  # a wrong token or webhook URL: asking again ca
 COMMANDS = {"/start": "/greet", "/help": "/ask_capabilities"}
 
 Update = Dict[str, Any]
+MAX_CALLBACK_QUERY_ID_CHARS = 64
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """What an update asks of the bot, checked: the chat to answer and the person's text (None for a
+    photo or sticker) or, for a button press, the raw callback data to decode."""
+
+    chat_id: str
+    text: Optional[str] = None
+    pressed: bool = False
+    callback_query_id: Optional[str] = None
+    reply_markup: Any = None
+
+
+def _object(value: Any) -> Dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def chat_id_of(value: Any) -> str:
+    """A Telegram chat id (a JSON integer) as Rasa's sender id, else `BadInput`."""
+    chat_id = json_int(value)
+    if chat_id is None:
+        raise BadInput("the chat id must be an integer")
+    return str(chat_id)
 
 
 def with_commands(text: str) -> str:
@@ -99,7 +127,9 @@ class TelegramInput(InputChannel):
 
     def secret_matches(self, header: Optional[str]) -> bool:
         assert self.settings is not None
-        return hmac.compare_digest((header or "").encode("utf-8"), self.settings.secret_token.encode("utf-8"))
+        # surrogateescape: Sanic keeps undecodable header bytes as lone surrogates; they must not raise here.
+        sent = (header or "").encode("utf-8", "surrogateescape")
+        return hmac.compare_digest(sent, self.settings.secret_token.encode("utf-8"))
 
     def blueprint(self, on_new_message: MessageHandler) -> Blueprint:
         if self.settings is None or self.api is None:
@@ -111,14 +141,21 @@ class TelegramInput(InputChannel):
                 logger.warning("Telegram: refused an update without the right secret token")
                 return response.json({"ok": False, "description": "Forbidden"}, status=403)
             try:
-                update = json.loads(request.body or b"")
-            except ValueError:
+                update = parse_json(request.body or b"")
+            except BadInput:
                 update = None
             if not isinstance(update, dict):
                 return response.json({"ok": False, "description": "Bad Request: not a JSON update"}, status=400)
-            update_id = update.get("update_id")
+            try:
+                update_id = self.update_id(update)
+                incoming = self.incoming(update)
+            except BadInput as reason:
+                logger.info("Telegram: refused a malformed update")
+                return response.json({"ok": False, "description": f"Bad Request: {reason}"}, status=400)
+            if incoming is None:
+                return response.json({"ok": True})
             if update_id is None or self.seen.first_time(update_id):
-                self.tasks.spawn(self.handle_update(update, handler))
+                self.tasks.spawn(self.handle(incoming, handler))
             else:
                 logger.info("Telegram: update delivered again, already handled")
             return response.json({"ok": True})
@@ -154,35 +191,52 @@ class TelegramInput(InputChannel):
             await asyncio.sleep(delay)
             delay = min(delay * 2, RETRY_MAX_SECONDS)
 
-    async def handle_update(self, update: Update, handler: MessageHandler) -> None:
-        if isinstance(update.get("callback_query"), dict):
-            message = await self.button_press(update["callback_query"])
-        else:
-            message = self.chat_message(update.get("message"))
-        if message is not None:
-            await handler(message)
+    @staticmethod
+    def update_id(update: Update) -> Optional[int]:
+        value = update.get("update_id")
+        if value is not None and json_int(value) is None:
+            raise BadInput("update_id must be an integer")
+        return value
 
-    def _user_message(self, text: Optional[str], chat_id: Any) -> UserMessage:
-        return UserMessage(text, self.get_output_channel(), sender_id=str(chat_id), input_channel=self.name())
-
-    def chat_message(self, message: Any) -> Optional[UserMessage]:
-        """A message someone sent; text None (photo, sticker, ...) gets the guard's "text only" reply."""
-        chat_id = (message.get("chat") or {}).get("id") if isinstance(message, dict) else None
-        if chat_id is None:
+    def incoming(self, update: Update) -> Optional[Incoming]:
+        """The checked content of `update`, None for kinds PoreGuide does not answer (edits,
+        channel posts, ...), `BadInput` for one that could not come from Telegram."""
+        if "callback_query" in update:
+            query = update["callback_query"]
+            if not isinstance(query, dict):
+                raise BadInput("callback_query must be an object")
+            shown = _object(query.get("message"))
+            chat = _object(shown.get("chat")).get("id")
+            chat_id = chat_id_of(chat if chat is not None else _object(query.get("from")).get("id"))
+            query_id = query.get("id")
+            query_id = query_id if isinstance(query_id, str) and 0 < len(query_id) <= MAX_CALLBACK_QUERY_ID_CHARS else None
+            data = query.get("data")
+            return Incoming(chat_id, data if isinstance(data, str) else None, pressed=True,
+                            callback_query_id=query_id, reply_markup=shown.get("reply_markup"))
+        if "message" not in update:
             return None
+        message = update["message"]
+        if not isinstance(message, dict):
+            raise BadInput("message must be an object")
+        chat_id = chat_id_of(_object(message.get("chat")).get("id"))
         text = message.get("text")
-        return self._user_message(with_commands(text) if isinstance(text, str) else None, chat_id)
+        return Incoming(chat_id, with_commands(text) if isinstance(text, str) else None)
 
-    async def button_press(self, query: Dict[str, Any]) -> Optional[UserMessage]:
+    async def handle(self, incoming: Incoming, handler: MessageHandler) -> None:
+        text = await self.button_text(incoming) if incoming.pressed else incoming.text
+        await handler(self._user_message(text, incoming.chat_id))
+
+    def _user_message(self, text: Optional[str], chat_id: str) -> UserMessage:
+        return UserMessage(text, self.get_output_channel(), sender_id=chat_id, input_channel=self.name())
+
+    async def button_text(self, incoming: Incoming) -> Optional[str]:
         """Acknowledges the press (Telegram shows a spinner until then); its payload becomes the
         person's message. A token no longer known here falls back to the button's label."""
         assert self.api is not None
-        if query.get("id"):
-            await self.api.send("answerCallbackQuery", {"callback_query_id": query["id"]})
-        data = query.get("data")
-        shown = query.get("message") if isinstance(query.get("message"), dict) else {}
-        payload = self.payloads.decode(data) if isinstance(data, str) else None
-        if payload is None and isinstance(data, str):
-            payload = telegram_button_title(shown.get("reply_markup"), data)
-        chat_id = (shown.get("chat") or {}).get("id") or (query.get("from") or {}).get("id")
-        return None if chat_id is None else self._user_message(payload, chat_id)
+        if incoming.callback_query_id:
+            await self.api.send("answerCallbackQuery", {"callback_query_id": incoming.callback_query_id})
+        data = incoming.text
+        if data is None:
+            return None
+        payload = self.payloads.decode(data)
+        return payload if payload is not None else telegram_button_title(incoming.reply_markup, data)

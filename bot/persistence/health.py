@@ -1,4 +1,4 @@
-"""The health of this process's stores, as the /health endpoint reports it.
+"""The health of this process's stores and services, as the /health endpoint reports it.
 
 Rasa wraps every tracker store in a FailSafeTrackerStore that falls back to memory when the
 database fails: people still get answers, but conversations stop being saved and lose their
@@ -16,6 +16,11 @@ logger = logging.getLogger(__name__)
 Probe = Callable[[], None]  # returns when the component works, raises when it does not
 
 
+class ProbeSkipped(Exception):
+    """Raised by a probe that cannot tell (what it asks is down): the component shows as
+    "unknown", which is not a problem of its own; the component that is down is one."""
+
+
 def describe_error(error: BaseException) -> str:
     """A one-line reason without personal data: SQLAlchemy's messages carry the statement and
     its parameters (message texts, slots), so only the driver's first line is kept."""
@@ -30,6 +35,7 @@ class HealthRegistry:
 
     def __init__(self) -> None:
         self._problems: Dict[str, str] = {}
+        self._unknown: Dict[str, str] = {}
         self._probes: Dict[str, Probe] = {}
         self._lock = threading.Lock()
 
@@ -64,15 +70,25 @@ class HealthRegistry:
         started = time.monotonic()
         try:
             probe()
+        except ProbeSkipped as skipped:
+            with self._lock:
+                self._problems.pop(component, None)
+                self._unknown[component] = str(skipped)
+            return
         except Exception as error:  # noqa: BLE001 - any failure makes the component unhealthy
             self.failed(component, describe_error(error), f"health probe, {time.monotonic() - started:.1f} s")
         else:
             self.succeeded(component)
+        with self._lock:
+            self._unknown.pop(component, None)
 
     def report(self) -> Dict[str, object]:
         """{"status": "ok"} or {"status": "degraded", "problems": [...]}, with each component's state."""
         problems = self.problems()
-        checks = {component: ("failing" if component in problems else "ok") for component in self.components()}
+        with self._lock:
+            unknown = set(self._unknown)
+        checks = {component: ("failing" if component in problems else "unknown" if component in unknown else "ok")
+                  for component in self.components()}
         checks.update({component: "failing" for component in problems})
         if not problems:
             return {"status": "ok", "checks": checks}

@@ -6,7 +6,14 @@
 - an unreachable database at start-up does not block the server forever (Rasa's store retries
   in a loop): the server starts, reports "degraded" on /health, and creates the table later;
 - every failure is recorded in `bot.persistence.health` (logged at ERROR, /health degraded) and
-  re-raised without the SQL parameters, before Rasa's FailSafeTrackerStore falls back to memory.
+  re-raised without the SQL parameters, before Rasa's FailSafeTrackerStore falls back to memory;
+- no value can end the process: Rasa's `session_scope` calls `sys.exit` on any ValueError, which
+  the driver raises for a lone surrogate or a NUL (`bot.rasa_overrides.sql_session_scope`). Such
+  a refused value is logged as a warning and re-raised as unavailable for that turn only: it says
+  nothing about the database, so /health stays ok (one crafted request must not flip it to 503).
+
+Every Rasa process of the project builds this store, `rasa shell` included, so its constructor
+also installs the log privacy filter (`bot.security.log_privacy`).
 
 endpoints.yml: `tracker_store: {type: bot.persistence.tracker_store.PoreGuideTrackerStore}`.
 Rasa builds it with `host=<the url: key, if any>, domain=..., event_broker=...`."""
@@ -30,6 +37,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.persistence.config import normalise_sql_url, pool_limits, tracker_store_url
 from bot.persistence.health import HEALTH, HealthRegistry, describe_error
+from bot.rasa_overrides import sql_session_scope
+from bot.security import log_privacy
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +81,7 @@ class PoreGuideTrackerStore(SQLTrackerStore):
         **kwargs: Any,
     ) -> None:
         # SQLTrackerStore.__init__ is skipped on purpose: it retries an unreachable database forever.
+        log_privacy.install()
         url = normalise_sql_url(host) if host else tracker_store_url()
         self.engine = create_tracker_engine(url)
         self.sessionmaker = sessionmaker(bind=self.engine, future=True)
@@ -96,8 +106,9 @@ class PoreGuideTrackerStore(SQLTrackerStore):
 
     @contextlib.contextmanager
     def session_scope(self) -> Iterator[Session]:
+        """Rasa's scope without its `sys.exit` on ValueError (see `bot.rasa_overrides.sql_session_scope`)."""
         self._ensure_tables()
-        with super().session_scope() as session:
+        with sql_session_scope.session_scope(self) as session:
             yield session
 
     def probe(self) -> None:
@@ -112,6 +123,11 @@ class PoreGuideTrackerStore(SQLTrackerStore):
         FailSafeTrackerStore without SQL statements or parameters (they hold message texts)."""
         try:
             yield
+        except ValueError as error:
+            # The driver refused a value (lone surrogate, NUL) before it reached the database.
+            logger.warning("tracker store %s: refused a value it cannot store (%s); this turn is kept in memory",
+                           operation, type(error).__name__)
+            raise TrackerStoreUnavailable(f"tracker store {operation} refused a value ({type(error).__name__})") from None
         except Exception as error:  # noqa: BLE001 - every failure of the store is reported
             reason = describe_error(error)
             self.health.failed(COMPONENT, f"{operation}: {reason}", CONSEQUENCE)

@@ -33,7 +33,8 @@ def is_authorised(request: Request, token: str) -> bool:
     if request.method == "GET" and request.path in OPEN_PATHS:
         return True
     sent = request.headers.get(TOKEN_HEADER, "")
-    return hmac.compare_digest(sent.encode("utf-8"), token.encode("utf-8"))
+    # surrogateescape: undecodable header bytes arrive as lone surrogates; they must not raise here.
+    return hmac.compare_digest(sent.encode("utf-8", "surrogateescape"), token.encode("utf-8"))
 
 
 def require_token(app: Sanic, token: str) -> None:

@@ -1,0 +1,168 @@
+"""PoreGuide's overrides of Rasa internals (bot/rasa_overrides/): each one still does its job, and
+the Rasa code it replaces or leans on is exactly the code that was read for it. A Rasa upgrade that
+changes that code fails here, so the override is re-checked (and perhaps dropped) on purpose."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import inspect
+import logging
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+import rasa
+from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore, ensure_schema_exists
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import UserUttered
+from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from bot import settings
+from bot.persistence.health import HealthRegistry
+from bot.persistence.tracker_store import PoreGuideTrackerStore, TrackerStoreUnavailable
+from bot.rasa_overrides import intent_parse_warning, sql_session_scope
+from bot.security import log_privacy
+from tests.persistence_fixtures import tracker_postgres_url  # noqa: F401 - fixture
+
+DOMAIN = Domain.load(str(settings.PROJECT_ROOT / "domain.yml"))
+
+# sha256 of inspect.getsource(...) of the Rasa 3.6.21 code each override was written against.
+LEANS_ON = {
+    "SQLTrackerStore.session_scope": (
+        SQLTrackerStore.session_scope, "6775e1ede3ec8d2d1ba466d06c850b44201630347ccde7f91c33d3c1a2554818"),
+    "ensure_schema_exists": (
+        ensure_schema_exists, "deb85efe22aad4a510c15eca788fd4f10b45ee7912f70591f4c2626e82fefe22"),
+    "YAMLStoryReader.unpack_regex_message": (
+        YAMLStoryReader.unpack_regex_message, "bf81f8a66c2c3e526dd4eba42de36f716b7c5f9fafbe91ece460bcb6e157fa91"),
+    "YAMLStoryReader._intent_name_from_regex_match": (
+        YAMLStoryReader._intent_name_from_regex_match,
+        "617b7899c40ac0c8ef2486445f94993b85c65a71542fc2943c96d6bfdcf734c5"),
+    "YAMLStoryReader._entities_from_regex_match": (
+        YAMLStoryReader._entities_from_regex_match,
+        "c654a66d095fcd1c0a2e44eb5a8fe8af357d8f4091be470540e831a45c97a0b1"),
+}
+
+
+def run(coroutine: Any) -> Any:
+    return asyncio.run(coroutine)
+
+
+def _source_hash(function: Callable[..., Any]) -> str:
+    return hashlib.sha256(inspect.getsource(function).encode("utf-8")).hexdigest()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'tracker.db'}"
+    return request.getfixturevalue("tracker_postgres_url")
+
+
+# --------------------------------------------------------------------------- the Rasa code read
+
+
+def test_rasa_is_the_version_the_overrides_were_written_for() -> None:
+    assert rasa.__version__ == "3.6.21"
+
+
+@pytest.mark.parametrize("name", list(LEANS_ON))
+def test_the_rasa_code_an_override_leans_on_is_unchanged(name: str) -> None:
+    function, expected = LEANS_ON[name]
+    assert _source_hash(function) == expected, (
+        f"Rasa's {name} changed: re-read it and re-check the override in bot/rasa_overrides/ before "
+        "updating this hash")
+
+
+def test_rasas_own_session_scope_still_exits_on_any_value_error(tmp_path: Path) -> None:
+    """Why `sql_session_scope` exists: if this stops failing, Rasa fixed it and the override can go."""
+    store = PoreGuideTrackerStore(DOMAIN, host=f"sqlite:///{tmp_path / 'tracker.db'}", health=HealthRegistry())
+    with pytest.raises(SystemExit):
+        with SQLTrackerStore.session_scope(store):
+            raise UnicodeEncodeError("utf-8", "\ud800", 0, 1, "surrogates not allowed")
+
+
+def test_rasas_parse_warning_quotes_the_whole_message() -> None:
+    """Why `intent_parse_warning` exists, and that its marker is what Rasa writes."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        YAMLStoryReader.unpack_regex_message(Message({TEXT: "/my email is someone@example.com"}), DOMAIN)
+    texts = [str(warning.message) for warning in caught]
+    assert any(text.startswith(intent_parse_warning.WARNING_OPENING) and "someone@example.com" in text
+               for text in texts), texts
+
+
+# --------------------------------------------------------------------------- sql_session_scope
+
+
+def test_a_value_error_inside_the_session_no_longer_exits(tmp_path: Path) -> None:
+    store = PoreGuideTrackerStore(DOMAIN, host=f"sqlite:///{tmp_path / 'tracker.db'}", health=HealthRegistry())
+    with pytest.raises(ValueError):
+        with store.session_scope():
+            raise ValueError("a value the driver refused")
+
+
+@pytest.mark.parametrize("sender", ["\ud800", "a\udfffb", "nul\x00inside"])
+def test_unstorable_sender_ids_never_end_the_process(store_url: str, sender: str) -> None:
+    """The request of issue 13 ("\\ud800" as the sender) on SQLite and PostgreSQL: the store refuses
+    it as unavailable for that turn, Rasa's fail-safe store answers from memory, nothing exits, and
+    /health stays ok (the database is fine)."""
+    health = HealthRegistry()
+    store = PoreGuideTrackerStore(DOMAIN, host=store_url, health=health)
+    tracker = store.init_tracker(sender)
+    tracker.update(UserUttered("hello"))
+    if "\x00" in sender and store_url.startswith("sqlite"):
+        pytest.skip("SQLite stores a NUL; only the PostgreSQL driver refuses it")
+    with pytest.raises(TrackerStoreUnavailable):
+        run(store.retrieve(sender))
+    with pytest.raises(TrackerStoreUnavailable):
+        run(store.save(tracker))
+    fail_safe = FailSafeTrackerStore(store)
+    assert run(fail_safe.retrieve(sender)) is None
+    run(fail_safe.save(tracker))  # into memory
+    assert health.report()["status"] == "ok", health.report()
+
+
+def test_a_missing_postgres_schema_is_reported_instead_of_exiting(
+    tracker_postgres_url: str, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+) -> None:
+    monkeypatch.setenv("POSTGRESQL_SCHEMA", "poreguide_no_such_schema")
+    health = HealthRegistry()
+    # Rasa checks the schema only for the plain "postgresql" driver name (is_postgresql_url).
+    url = tracker_postgres_url.replace("postgresql+psycopg2://", "postgresql://")
+    store = PoreGuideTrackerStore(DOMAIN, host=url, health=health)
+    store._tables_ready = True  # past table creation, straight to Rasa's schema check
+    with pytest.raises(sql_session_scope.MissingSchema):
+        with store.session_scope():
+            pass
+    with pytest.raises(TrackerStoreUnavailable) as raised:
+        run(store.retrieve("someone"))
+    assert "MissingSchema" in str(raised.value)
+    assert health.report()["status"] == "degraded"
+
+
+# --------------------------------------------------------------------------- intent_parse_warning
+
+
+def test_the_parse_warning_keeps_only_its_text_free_opening() -> None:
+    line = ("yaml_story_reader.py:651: UserWarning: Failed to parse arguments in line '/my email is "
+            "someone@example.com'. Failed to interpret some parts. Continuing without @example.com.")
+    cleaned = intent_parse_warning.without_message_text(line)
+    assert "someone" not in cleaned and "example.com" not in cleaned and "my email" not in cleaned
+    assert cleaned.startswith("yaml_story_reader.py:651: UserWarning: Failed to parse arguments")
+    assert intent_parse_warning.without_message_text("an ordinary line") == "an ordinary line"
+
+
+def test_rasas_parse_warning_reaches_the_log_without_the_message(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING), warnings.catch_warnings():
+        warnings.simplefilter("always")
+        logging.captureWarnings(False)  # pytest records warnings itself: hook logging in again, as a server does
+        log_privacy.install()
+        try:
+            YAMLStoryReader.unpack_regex_message(Message({TEXT: "/my phone is +1 555 013 7799 please"}), DOMAIN)
+        finally:
+            logging.captureWarnings(False)
+    assert "Failed to parse arguments" in caplog.text, caplog.text
+    assert "555" not in caplog.text and "please" not in caplog.text, caplog.text
