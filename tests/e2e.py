@@ -3,18 +3,20 @@ REST channel from credentials.yml, the seeded knowledge database) once per test 
 talks to them over HTTP the way a website would. Nothing is mocked."""
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import urllib.request
 import uuid
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, Dict, Generic, Iterator, List, Optional, Tuple, TypeVar
 
 import pytest
 
 from bot import settings
 from bot.launcher import action_server, endpoints_file, free_ports, rasa_server
 
+T = TypeVar("T")
 MODEL = settings.PROJECT_ROOT / "models" / "poreguide.tar.gz"
 REQUEST_TIMEOUT = 60.0
 LOG_TAIL_LINES = 40
@@ -116,3 +118,35 @@ class Conversation:
 def assert_contains(message: str, answer: str, expected: List[str]) -> None:
     missing = [part for part in expected if part.lower() not in answer.lower()]
     assert not missing, f"{message!r}: reply lacks {missing}; the bot answered:\n{answer}"
+
+
+class SharedServers(Generic[T]):
+    """Servers that every test of a session shares: started by the first test that needs them, stopped
+    after the last; a failed start fails each later user at once instead of starting again."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.stack = contextlib.ExitStack()
+        atexit.register(self.stack.close)  # should a session end without fixture teardown
+        self._running: List[T] = []
+        self._failed: List[str] = []
+        self._users = 0
+
+    def use(self, start: Callable[[], T]) -> Iterator[T]:
+        if self._failed:
+            pytest.fail(f"the {self.what} servers did not start (see the first failure): {self._failed[0]}",
+                        pytrace=False)
+        if not self._running:
+            try:
+                self._running.append(start())
+            except BaseException as error:
+                self._failed.append(type(error).__name__)
+                self.stack.close()
+                raise
+        self._users += 1
+        yield self._running[0]
+        self._users -= 1
+        if self._users == 0:
+            self._running.clear()
+            self.stack.close()
+

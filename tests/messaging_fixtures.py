@@ -4,7 +4,6 @@ test_channel_slack.py. Test modules import `messaging` from here; pytest then ma
 per importing module, so the servers themselves are kept here and started only once."""
 from __future__ import annotations
 
-import atexit
 import contextlib
 import logging
 import secrets
@@ -12,12 +11,12 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, Optional, Sequence, Tuple
 
 import pytest
 from sanic import Blueprint
 
-from tests.e2e import start_servers
+from tests.e2e import SharedServers, start_servers
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramApi
 
@@ -45,11 +44,8 @@ class Messaging:
         return f"{self.bot_url}/webhooks/slack/webhook"
 
 
-_running: List[Messaging] = []
-_failed: List[str] = []
-_stack = contextlib.ExitStack()
-_users = [0]
-atexit.register(_stack.close)  # should a session end without fixture teardown
+_servers: SharedServers[Messaging] = SharedServers("messaging")
+_stack = _servers.stack
 
 
 def credentials_file(directory: Path) -> Path:
@@ -78,21 +74,7 @@ def _start(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Messa
 @pytest.fixture(scope="session")
 def messaging(tmp_path_factory: pytest.TempPathFactory, e2e_database_url: str) -> Iterator[Messaging]:
     """The shared servers, started by whichever messaging test runs first, stopped after the last."""
-    if _failed:
-        pytest.fail(f"the messaging servers did not start (see the first failure): {_failed[0]}", pytrace=False)
-    if not _running:
-        try:
-            _running.append(_start(tmp_path_factory, e2e_database_url))
-        except BaseException as error:
-            _failed.append(type(error).__name__)
-            _stack.close()
-            raise
-    _users[0] += 1
-    yield _running[0]
-    _users[0] -= 1
-    if _users[0] == 0:
-        _running.clear()
-        _stack.close()
+    yield from _servers.use(lambda: _start(tmp_path_factory, e2e_database_url))
 
 
 def post(url: str, body: bytes, headers: Optional[Dict[str, str]] = None) -> Tuple[int, str]:

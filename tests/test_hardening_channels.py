@@ -9,8 +9,6 @@ The servers are shared with tests/test_hardening_logs.py and tests/test_hardenin
 from __future__ import annotations
 
 import asyncio
-import atexit
-import contextlib
 import itertools
 import json
 import os
@@ -19,14 +17,14 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, Optional, Tuple
 
 import pytest
 
 from bot.channels.reply_guard import channel_messages
 from bot.channels.slack import SIGNATURE_HEADER
 from bot.channels.telegram import SECRET_HEADER
-from tests.e2e import Conversation, assert_contains
+from tests.e2e import Conversation, SharedServers, assert_contains
 from tests.fakes.slack_api import FakeSlackApi, signed_headers
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.persistence_fixtures import get_json, stored_events, tracker_postgres_url  # noqa: F401
@@ -56,11 +54,8 @@ class Hardened:
         return self.servers.base_url
 
 
-_running: List[Hardened] = []
-_failed: List[str] = []
-_stack = contextlib.ExitStack()
-_users = [0]
-atexit.register(_stack.close)
+_servers: SharedServers[Hardened] = SharedServers("hardening")
+_stack = _servers.stack
 
 
 def _start(tmp_path_factory: pytest.TempPathFactory, database_url: str, tracker_url: Optional[str]) -> Hardened:
@@ -83,24 +78,10 @@ def _start(tmp_path_factory: pytest.TempPathFactory, database_url: str, tracker_
 def hardened(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
              e2e_database_url: str) -> Iterator[Hardened]:
     """REST, socket.io, Telegram, Slack and /health on one real Rasa server, started once."""
-    if _failed:
-        pytest.fail(f"the hardening servers did not start (see the first failure): {_failed[0]}", pytrace=False)
-    if not _running:
-        tracker_url = None
-        if os.environ.get("HARDENING_TRACKER", "").lower() == "postgres":
-            tracker_url = request.getfixturevalue("tracker_postgres_url")
-        try:
-            _running.append(_start(tmp_path_factory, e2e_database_url, tracker_url))
-        except BaseException as error:
-            _failed.append(type(error).__name__)
-            _stack.close()
-            raise
-    _users[0] += 1
-    yield _running[0]
-    _users[0] -= 1
-    if _users[0] == 0:
-        _running.clear()
-        _stack.close()
+    tracker_url = None
+    if os.environ.get("HARDENING_TRACKER", "").lower() == "postgres":
+        tracker_url = request.getfixturevalue("tracker_postgres_url")
+    yield from _servers.use(lambda: _start(tmp_path_factory, e2e_database_url, tracker_url))
 
 
 # --------------------------------------------------------------------------- talking to them
