@@ -11,7 +11,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.knowledge_access import apologise_if_unavailable, from_database_or_file, repository
+from actions.knowledge_access import apologise_if_unavailable, clinic_from_database_or_file, repository
 from actions.shared import Shared
 from bot.consultations.repository import ConsultationRepository, ConsultationStoreUnavailable
 from bot.consultations.sentences import contact_in, name_in
@@ -153,5 +153,5 @@ class ActionSubmitConsultation(Action):
 
 def _clinic_contact() -> Dict[str, str]:
     """The clinic's contact, from the database or, when it is down, from the knowledge file."""
-    clinic = from_database_or_file(lambda db: db.clinic(), lambda file: file.clinic)
+    clinic = clinic_from_database_or_file()
     return (clinic or Clinic(*(["the clinic"] * len(CLINIC_FIELDS)))).template_values()

@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.knowledge_access import apologise_if_unavailable, format_facts, from_database_or_file, repository
+from actions.knowledge_access import apologise_if_unavailable, format_facts, clinic_from_database_or_file, repository
 
 
 class ActionSuggestDermatologist(Action):
@@ -39,7 +39,7 @@ class ActionOfferHuman(Action):
         return "action_offer_human"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
-        clinic = from_database_or_file(lambda db: db.clinic(), lambda file: file.clinic)
+        clinic = clinic_from_database_or_file()
         if clinic is None:
             dispatcher.utter_message(response="utter_knowledge_unavailable_no_contact")
             return []

@@ -86,6 +86,11 @@ def from_database_or_file(
     return read_file(knowledge) if knowledge else None
 
 
+def clinic_from_database_or_file() -> Optional[Clinic]:
+    """The clinic's details for replies that must reach the person even when the database is down."""
+    return from_database_or_file(lambda db: db.clinic(), lambda file: file.clinic)
+
+
 def _clinic_from_file() -> Optional[Clinic]:
     knowledge = knowledge_from_file()
     return knowledge.clinic if knowledge else None

@@ -11,7 +11,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.knowledge_access import apologise_if_unavailable, format_facts, from_database_or_file, repository
+from actions.knowledge_access import apologise_if_unavailable, clinic_from_database_or_file, format_facts, from_database_or_file, repository
 from actions.treatment_choice import current_treatment
 from bot.knowledge.schema import Clinic, RedFlags
 from bot.safety.screening import EMERGENCY, URGENT
@@ -90,7 +90,7 @@ class ActionMedicalReferral(Action):
         return "action_medical_referral"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        clinic = from_database_or_file(lambda db: db.clinic(), lambda file: file.clinic)
+        clinic = clinic_from_database_or_file()
         values = clinic.template_values() if clinic else {"clinic_name": "the clinic"}
         dispatcher.utter_message(response="utter_medical_referral", clinic_name=values["clinic_name"])
         return []

@@ -141,10 +141,6 @@ class Screener:
             supposition=bool(parts) and all(self._only_asks(s) or self._second_hand_or_everyday(s) for s in parts),
         )
 
-    def red_flag(self, text: str) -> Optional[str]:
-        """EMERGENCY or URGENT when the message reports one, else None."""
-        return self.screen(text).red_flag
-
     def _red_flag(self, text: str) -> Optional[str]:
         if self._reports(self._emergency, text):
             return EMERGENCY
