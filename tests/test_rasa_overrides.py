@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 import pytest
 import rasa
+from rasa.core.actions.action import RemoteAction
 from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore, ensure_schema_exists
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import UserUttered
@@ -23,7 +24,7 @@ from rasa.shared.nlu.training_data.message import Message
 from bot import settings
 from bot.persistence.health import HealthRegistry
 from bot.persistence.tracker_store import PoreGuideTrackerStore, TrackerStoreUnavailable
-from bot.rasa_overrides import intent_parse_warning, sql_session_scope
+from bot.rasa_overrides import action_reply_validation, intent_parse_warning, sql_session_scope
 from bot.security import log_privacy
 from tests.persistence_fixtures import tracker_postgres_url  # noqa: F401 - fixture
 
@@ -43,6 +44,10 @@ LEANS_ON = {
     "YAMLStoryReader._entities_from_regex_match": (
         YAMLStoryReader._entities_from_regex_match,
         "c654a66d095fcd1c0a2e44eb5a8fe8af357d8f4091be470540e831a45c97a0b1"),
+    "RemoteAction._validate_action_result": (
+        RemoteAction._validate_action_result, "f8cdb4be6812396167ced74161b2ccd65c5ea676ad86d7d359d8c322d9d8dc42"),
+    "RemoteAction.action_response_format_spec": (
+        RemoteAction.action_response_format_spec, "091b74aa3738d1262cf3c028386aaf9dd4f0d5c1374b62392411d70a79104a46"),
 }
 
 
@@ -166,3 +171,69 @@ def test_rasas_parse_warning_reaches_the_log_without_the_message(caplog: pytest.
             logging.captureWarnings(False)
     assert "Failed to parse arguments" in caplog.text, caplog.text
     assert "555" not in caplog.text and "please" not in caplog.text, caplog.text
+
+
+# --------------------------------------------------------------------------- action_reply_validation
+
+ACTION_REPLIES = [
+    {"events": [{"event": "slot", "name": "treatment", "value": "microneedling", "timestamp": None}],
+     "responses": [{"text": "Microneedling – recovery: ..."}]},
+    {"events": [], "responses": []},
+    {},
+    {"events": [{"event": "slot"}], "responses": []},  # a slot event without its name
+    {"events": [{"event": "no_such_event"}], "responses": []},
+    {"events": "not a list", "responses": []},
+    {"events": [], "responses": ["not an object"]},
+]
+
+
+def _outcome(validate: Callable[[Any], bool], reply: Any) -> str:
+    from jsonschema import ValidationError
+
+    try:
+        return f"valid: {validate(reply)}"
+    except ValidationError as error:
+        return f"invalid: {error.message} at {list(error.absolute_path)}"
+
+
+@pytest.mark.parametrize("reply", ACTION_REPLIES)
+def test_replies_are_judged_exactly_as_rasa_judges_them(reply: Any) -> None:
+    """Same verdict and same error (message with Rasa's hint, path) as Rasa's own method."""
+    action = RemoteAction("action_answer_treatment_fact", None)
+    ours = _outcome(lambda value: action_reply_validation.validate_action_result(action, value), reply)
+    assert ours == _outcome(lambda value: RemoteAction._validate_action_result(action, value), reply)
+    assert ours.startswith("valid") == (reply in ACTION_REPLIES[:3])
+
+
+def test_rasas_own_validation_checks_the_schema_on_every_reply(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Why `action_reply_validation` exists: Rasa re-checks the schema against the metaschema each
+    time; ours checks it once, however many replies it validates."""
+    from jsonschema.validators import Draft202012Validator, validator_for
+
+    checks = []
+    validator_class = validator_for(RemoteAction.action_response_format_spec())
+    original = validator_class.check_schema
+    monkeypatch.setattr(validator_class, "check_schema", classmethod(
+        lambda cls, schema, *args, **kwargs: (checks.append(1), original(schema, *args, **kwargs))[1]))
+    action = RemoteAction("action_answer_treatment_fact", None)
+    for _ in range(3):
+        RemoteAction._validate_action_result(action, ACTION_REPLIES[0])
+    assert len(checks) == 3 and validator_class is Draft202012Validator
+    action_reply_validation.reply_validator.cache_clear()
+    for _ in range(3):
+        action_reply_validation.validate_action_result(action, ACTION_REPLIES[0])
+    assert len(checks) == 4
+
+
+def test_the_rasa_server_runs_with_the_validator_built_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`python -m bot.security.rasa_run` (what the launcher starts) installs the override."""
+    import rasa.__main__
+
+    from bot.security import rasa_run
+
+    monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
+    monkeypatch.setattr(rasa.__main__, "main", lambda: None)
+    monkeypatch.setattr(log_privacy, "install", lambda: None)
+    monkeypatch.setattr("sys.argv", ["rasa_run", "run"])
+    rasa_run.main()
+    assert RemoteAction._validate_action_result is action_reply_validation.validate_action_result
