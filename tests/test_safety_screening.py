@@ -192,3 +192,47 @@ def test_guard_drops_a_classifiers_red_flag_for_an_idiom_or_hearsay(guard, text)
     message.set("intent_ranking", [{"name": RED_FLAG_INTENT, "confidence": 0.7}, {"name": "ask_cost", "confidence": 0.2}])
     [message] = guard.process([message])
     assert message.get("intent")["name"] == "ask_cost"
+
+
+def _trained_guard(storage_path, knowledge_file, monkeypatch):
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+
+    monkeypatch.setenv("POREGUIDE_KNOWLEDGE", str(knowledge_file))
+    storage_path.mkdir()
+    storage, resource = LocalModelStorage(storage_path), Resource("red_flag_guard")
+    context = ExecutionContext(GraphSchema({}), "test")
+    RedFlagGuard.create({}, storage, resource, context).train(None)
+    return storage, resource, context
+
+
+def test_the_trained_model_carries_the_phrase_lists(tmp_path, monkeypatch):
+    """Loading reads the knowledge file stored at training, not whatever the environment names."""
+    from bot import settings
+
+    storage, resource, context = _trained_guard(tmp_path / "model", settings.DEFAULT_KNOWLEDGE_FILE, monkeypatch)
+    monkeypatch.setenv("POREGUIDE_KNOWLEDGE", str(tmp_path / "no-such-file.yml"))
+    loaded = RedFlagGuard.load({}, storage, resource, context)
+    [message] = loaded.process([_message("I can't breathe", "greet", 0.99)])
+    assert message.get("intent")["name"] == RED_FLAG_INTENT and _level(message) == EMERGENCY
+
+
+def test_a_changed_knowledge_file_changes_the_guards_fingerprint(tmp_path, monkeypatch):
+    from bot import settings
+
+    copy = tmp_path / "treatments.yml"
+    copy.write_text(settings.DEFAULT_KNOWLEDGE_FILE.read_text(encoding="utf-8"), encoding="utf-8")
+    monkeypatch.setenv("POREGUIDE_KNOWLEDGE", str(copy))
+    before = RedFlagGuard.fingerprint_addon({})
+    copy.write_text(copy.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    assert RedFlagGuard.fingerprint_addon({}) != before
+
+
+def test_training_refuses_a_broken_knowledge_file(tmp_path, monkeypatch):
+    from bot.knowledge.schema import KnowledgeError
+
+    broken = tmp_path / "treatments.yml"
+    broken.write_text("clinic: {}\n", encoding="utf-8")
+    with pytest.raises(KnowledgeError):
+        _trained_guard(tmp_path / "model", broken, monkeypatch)

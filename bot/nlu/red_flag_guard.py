@@ -15,9 +15,15 @@
 
 The classifier stays the first layer for wordings no phrase list has; this is the floor. It runs
 after the FallbackClassifier, so a screened red flag or medical request is never "please rephrase",
-and screens both the spell-corrected text and the text as typed."""
+and screens both the spell-corrected text and the text as typed.
+
+The phrase lists travel inside the trained model: training stores the knowledge file it was given
+(the one `bot.settings.knowledge_file()` names) with the component, and loading reads that copy, so
+a model answers the same wherever it is loaded, whatever the environment says. The file's digest is
+part of the component's fingerprint, so a changed knowledge file retrains the guard."""
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -29,7 +35,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot import settings
-from bot.knowledge.schema import load_knowledge
+from bot.knowledge.schema import KnowledgeBase, load_knowledge, parse_knowledge
 from bot.nlu.text_normalizer import NORMALIZATION
 from bot.safety.screening import URGENT, Screener, Screening, either
 
@@ -37,28 +43,59 @@ RED_FLAG_INTENT = "report_red_flag"
 EXPECTED_EFFECT_INTENT = "report_expected_effect"
 MEDICAL_INTENT = "ask_medical_advice"
 LEVEL_ENTITY = "red_flag_level"
+KNOWLEDGE_COPY = "knowledge.yml"  # the knowledge file as trained, inside the model
 # What the classifier takes a reported mild effect for ("bit red after needling, normal?"); never an
 # answer to a form's question (`inform`), which the screening cannot tell apart.
 MISTAKEN_FOR_AN_EXPECTED_EFFECT = frozenset({RED_FLAG_INTENT, "ask_side_effects", "ask_recovery", "compare_treatments",
                                              "confirm_fine", "nlu_fallback"})
 
 
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class RedFlagGuard(GraphComponent, IntentClassifier):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {}
 
-    def __init__(self, config: Dict[Text, Any], screener: Optional[Screener] = None) -> None:
-        if screener is None:
-            knowledge = load_knowledge(settings.knowledge_file())
-            screener = Screener(knowledge.red_flags, knowledge.screening)
-        self._screener = screener
+    def __init__(self, config: Dict[Text, Any], screener: Optional[Screener] = None,
+                 model_storage: Optional[ModelStorage] = None, resource: Optional[Resource] = None) -> None:
+        self._given_screener = screener
+        self._model_storage = model_storage
+        self._resource = resource
+
+    @property
+    def _screener(self) -> Screener:
+        """The screener given, or one from the knowledge file (tests and training only)."""
+        if self._given_screener is None:
+            self._given_screener = screener_of(load_knowledge(settings.knowledge_file()))
+        return self._given_screener
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                execution_context: ExecutionContext) -> "RedFlagGuard":
-        return cls({**cls.get_default_config(), **config})
+        return cls({**cls.get_default_config(), **config}, None, model_storage, resource)
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
+        """The knowledge file's digest: Rasa reuses a cached guard only for the same phrase lists."""
+        return hashlib.sha256(settings.knowledge_file().read_bytes()).hexdigest()
+
+    def train(self, training_data: Any) -> Resource:
+        """Store the knowledge file with the model (validated first, so a broken file fails training)."""
+        assert self._model_storage is not None and self._resource is not None, "created without a model storage"
+        text = settings.knowledge_file().read_text(encoding="utf-8")
+        self._given_screener = screener_of(parse_knowledge(text, where=str(settings.knowledge_file())))
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / KNOWLEDGE_COPY).write_text(text, encoding="utf-8")
+        return self._resource
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "RedFlagGuard":
+        """The guard with the phrase lists it was trained with, read from the model alone."""
+        with model_storage.read_from(resource) as directory:
+            text = (directory / KNOWLEDGE_COPY).read_text(encoding="utf-8")
+        knowledge = parse_knowledge(text, where=f"the knowledge file stored in the model ({resource.name})")
+        return cls({**cls.get_default_config(), **config}, screener_of(knowledge), model_storage, resource)
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
@@ -86,6 +123,10 @@ class RedFlagGuard(GraphComponent, IntentClassifier):
             _add_level(message, URGENT)  # the classifier alone: treated as urgent
         elif screening.medical_request:
             _override(message, MEDICAL_INTENT)
+
+
+def screener_of(knowledge: KnowledgeBase) -> Screener:
+    return Screener(knowledge.red_flags, knowledge.screening)
 
 
 def _override(message: Message, intent: str) -> None:
