@@ -4,6 +4,7 @@ changes that code fails here, so the override is re-checked (and perhaps dropped
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import inspect
 import logging
@@ -14,6 +15,8 @@ from typing import Any, Callable
 import pytest
 import rasa
 from rasa.core.actions.action import RemoteAction
+from rasa.core.channels import console
+from rasa.core.lock_store import LockStore
 from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore, ensure_schema_exists
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import UserUttered
@@ -24,7 +27,7 @@ from rasa.shared.nlu.training_data.message import Message
 from bot import settings
 from bot.persistence.health import HealthRegistry
 from bot.persistence.tracker_store import PoreGuideTrackerStore, TrackerStoreUnavailable
-from bot.rasa_overrides import action_reply_validation, intent_parse_warning, sql_session_scope
+from bot.rasa_overrides import action_reply_validation, intent_parse_warning, shell_buttons, sql_session_scope
 from bot.security import log_privacy
 from tests.persistence_fixtures import tracker_postgres_url  # noqa: F401 - fixture
 
@@ -46,6 +49,14 @@ LEANS_ON = {
         "c654a66d095fcd1c0a2e44eb5a8fe8af357d8f4091be470540e831a45c97a0b1"),
     "RemoteAction._validate_action_result": (
         RemoteAction._validate_action_result, "f8cdb4be6812396167ced74161b2ccd65c5ea676ad86d7d359d8c322d9d8dc42"),
+    # bot/persistence/lock_store.py: `lock` re-implemented (a renewed lease on Redis), on these two.
+    "LockStore.lock": (LockStore.lock, "8b9b716c031a34445100c32e7123859553831d2ac4747ae2b47a581f137ea371"),
+    "LockStore._acquire_lock": (
+        LockStore._acquire_lock, "ead2fff373291c24619f2a2b53453f64ed2975ed68f53dce0e56041061356f05"),
+    "console._get_user_input": (
+        console._get_user_input, "72943a5ff71d48f4e72d48b8ac518f1ec486d056a7498a358427258157210440"),
+    "console.record_messages": (
+        console.record_messages, "fc840eb6c2689eee402b67c5916fcb0f2756a91d89e6c37b59e3c810540e7184"),
     "RemoteAction.action_response_format_spec": (
         RemoteAction.action_response_format_spec, "091b74aa3738d1262cf3c028386aaf9dd4f0d5c1374b62392411d70a79104a46"),
 }
@@ -237,3 +248,64 @@ def test_the_rasa_server_runs_with_the_validator_built_once(monkeypatch: pytest.
     monkeypatch.setattr("sys.argv", ["rasa_run", "run"])
     rasa_run.main()
     assert RemoteAction._validate_action_result is action_reply_validation.validate_action_result
+
+
+# --------------------------------------------------------------------------- shell_buttons
+
+GREETING = {"text": "Hi! I'm PoreGuide.", "buttons": [{"title": "What are my options?", "payload": "/ask_options"},
+                                                      {"title": "Book a consultation", "payload": "/book_consultation"}]}
+
+
+class _TypedAnswer:
+    """questionary's prompt answered with `typed` (what a person types at `Your input ->`)."""
+
+    def __init__(self, typed: str, seen: list) -> None:
+        self.typed, self.seen = typed, seen
+
+    def __call__(self, *args: Any, **kwargs: Any) -> "_TypedAnswer":
+        self.seen.append(("text", args, kwargs))
+        return self
+
+    async def ask_async(self) -> str:
+        return self.typed
+
+
+def test_rasas_shell_turns_buttons_into_a_menu_that_takes_the_keyboard(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Why `shell_buttons` exists: Rasa answers the last message's buttons with a select menu."""
+    menus: list = []
+    monkeypatch.setattr(console.questionary, "select", lambda *args, **kwargs: menus.append(args) or "menu")
+    assert console.print_buttons(copy.deepcopy(GREETING), is_latest_message=True) == "menu"
+    assert menus and menus[0][0] == GREETING["text"]
+
+
+@pytest.mark.parametrize("typed, sent", [
+    ("what is microneedling?", "what is microneedling?"),  # typed text is never swallowed
+    ("2", "/book_consultation"), (" 1 ", "/ask_options"),
+    ("3", "3"), ("0", "0"),  # not a choice: sent as typed
+])
+def test_the_shell_sends_what_was_typed_or_the_numbered_choice(monkeypatch: pytest.MonkeyPatch, capsys: Any,
+                                                              typed: str, sent: str) -> None:
+    seen: list = []
+    monkeypatch.setattr(shell_buttons.questionary, "text", _TypedAnswer(typed, seen))
+    monkeypatch.setattr(shell_buttons.questionary, "select", lambda *a, **k: pytest.fail("a menu was opened"))
+    assert run(shell_buttons.get_user_input(copy.deepcopy(GREETING))) == sent
+    printed = capsys.readouterr().out
+    assert "Hi! I'm PoreGuide." in printed and "1. What are my options?" in printed and "2. Book a consultation" in printed
+    assert seen and seen[0][2]["qmark"] == "Your input ->"
+
+
+def test_bot_shell_installs_the_numbered_buttons(monkeypatch: pytest.MonkeyPatch) -> None:
+    import rasa.__main__
+
+    from bot import shell
+
+    monkeypatch.setattr(console, "_get_user_input", console._get_user_input)
+    monkeypatch.setattr(rasa.__main__, "main", lambda: None)
+    monkeypatch.setattr(log_privacy, "install", lambda: None)
+    monkeypatch.setattr("sys.argv", ["bot.shell", "--port", "5005"])
+    with warnings.catch_warnings():
+        shell.main()
+    import sys
+
+    assert console._get_user_input is shell_buttons.get_user_input
+    assert sys.argv == ["rasa", "shell", "--port", "5005"]

@@ -6,4 +6,6 @@ Rasa code it leans on is no longer the code that was read (a Rasa upgrade must r
   ValueError; here only a missing PostgreSQL schema is reported, as an error, and nothing exits.
 - `intent_parse_warning`: Rasa's "Failed to parse arguments in line '...'" warning quotes the
   whole message a person typed; the log privacy filter keeps only its first, text-free part.
+- `action_reply_validation`: Rasa checks its action-reply schema against the JSON-Schema metaschema
+  again for every custom action's reply; here the validator is built once (same verdicts, same errors).
 """
