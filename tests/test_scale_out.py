@@ -76,6 +76,61 @@ def test_messages_wait_their_turn_in_ticket_order(
     assert order == [index for index in range(6) for _ in range(2)]
 
 
+def test_a_killed_holders_ticket_blocks_its_conversation_for_seconds_not_a_minute(
+    monkeypatch: pytest.MonkeyPatch, redis_lock_env: Dict[str, str]  # noqa: F811
+) -> None:
+    """A replica SIGKILLed mid-turn never cleans up its ticket. Rasa's tickets live 60 s, so the
+    person's next message waited a minute on every other replica (the chaos run); ours are leases
+    that only a living holder renews, so the next turn starts within about LEASE_SECONDS."""
+    from bot.persistence import lock_store
+
+    for name, value in redis_lock_env.items():
+        monkeypatch.setenv(name, value)
+    killed, survivor = (PoreGuideLockStore(health=HealthRegistry()) for _ in range(2))
+    conversation = "killed-holder-conversation"
+    killed.issue_ticket(conversation, lock_store.LEASE_SECONDS)  # its holder dies: no renewal, no cleanup
+
+    async def next_turn() -> float:
+        started = asyncio.get_running_loop().time()
+        async with survivor.lock(conversation):
+            return asyncio.get_running_loop().time() - started
+
+    waited = asyncio.run(asyncio.wait_for(next_turn(), timeout=30))
+    assert lock_store.LEASE_SECONDS * 0.5 <= waited <= lock_store.LEASE_SECONDS + 3
+
+
+def test_a_living_holder_keeps_its_lease_through_a_long_turn(
+    monkeypatch: pytest.MonkeyPatch, redis_lock_env: Dict[str, str]  # noqa: F811
+) -> None:
+    """The lease is renewed while the turn runs, even when the turn blocks the event loop."""
+    import time
+
+    from bot.persistence import lock_store
+
+    for name, value in redis_lock_env.items():
+        monkeypatch.setenv(name, value)
+    holder, other = (PoreGuideLockStore(health=HealthRegistry()) for _ in range(2))
+    conversation = "long-turn-conversation"
+    order: List[str] = []
+
+    async def long_turn() -> None:
+        async with holder.lock(conversation):
+            order.append("long starts")
+            time.sleep(lock_store.LEASE_SECONDS * 2)  # blocks the loop, as Rasa's busy turns do
+            order.append("long ends")
+
+    async def next_turn() -> None:
+        await asyncio.sleep(0.2)
+        async with other.lock(conversation):
+            order.append("next")
+
+    async def both() -> None:
+        await asyncio.wait_for(asyncio.gather(long_turn(), asyncio.to_thread(asyncio.run, next_turn())), timeout=30)
+
+    asyncio.run(both())
+    assert order == ["long starts", "long ends", "next"]
+
+
 def test_unreachable_redis_is_reported() -> None:
     health = HealthRegistry()
     store = PoreGuideLockStore(url="redis://127.0.0.1:1/0", health=health)

@@ -7,12 +7,20 @@ messages of one conversation at once (events interleaved or lost). Here every ch
 is one atomic step: a WATCH/MULTI transaction in Redis (retried when another process changed
 the lock in between), a plain update in memory (one event loop, no await inside).
 
+Rasa changed too: `LockStore.lock` (3.6.21) issues a ticket that lives LOCK_LIFETIME (60 s); when a
+replica is killed mid-turn, its ticket blocks that conversation on every other replica for a
+minute (seen in the chaos run of `make loadtest CHAOS=1`). With Redis, `lock` here issues a short
+lease that a thread renews while the message is handled; tests/test_rasa_overrides.py pins the
+Rasa code it re-implements.
+
 endpoints.yml: `lock_store: {type: bot.persistence.lock_store.PoreGuideLockStore}`; Rasa
 builds it with `endpoint_config=` (its `url:` is used when LOCK_STORE_URL is unset)."""
 from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from contextlib import asynccontextmanager
 from typing import AsyncGenerator, Callable, Dict, Optional, Text, Tuple, TypeVar, Union
 
@@ -29,6 +37,11 @@ COMPONENT = "lock_store"
 WAIT_SECONDS = 0.1  # how often a waiting message checks whether its turn has come (Rasa: 1 s)
 REDIS_SOCKET_TIMEOUT_SECONDS = 5
 KEY_TTL_MARGIN_SECONDS = 60  # a lock key outlives its last ticket by this much, then Redis drops it
+# With Redis, a ticket is a lease: its holder renews it from a thread every RENEW_SECONDS while the
+# message is handled (up to Rasa's LOCK_LIFETIME). A SIGKILLed replica stops renewing, so the other
+# replicas wait at most LEASE_SECONDS for its tickets, not Rasa's 60 s.
+LEASE_SECONDS = 2.0
+RENEW_SECONDS = 0.5
 
 T = TypeVar("T")
 # Takes the stored lock (or None), returns the lock to store (None: delete) and a result.
@@ -180,10 +193,39 @@ class PoreGuideLockStore(LockStore):
     def finish_serving(self, conversation_id: Text, ticket_number: int) -> None:
         self.cleanup(conversation_id, ticket_number)
 
+    def renew(self, conversation_id: Text, ticket_number: int, lease: float) -> None:
+        """Push the ticket's expiry to `lease` seconds from now."""
+        def extend(lock: Optional[TicketLock]) -> Tuple[Optional[TicketLock], None]:
+            for ticket in lock.tickets if lock is not None else ():
+                if ticket.number == ticket_number:
+                    ticket.expires = max(ticket.expires, time.time() + lease)
+            return lock, None
+
+        self._change(conversation_id, extend)
+
+    def _keep_leased(self, conversation_id: Text, ticket_number: int, until: float, done: threading.Event) -> None:
+        while not done.wait(RENEW_SECONDS) and time.time() < until:
+            try:
+                self.renew(conversation_id, ticket_number, LEASE_SECONDS)
+            except LockError:
+                pass  # reported on /health; the next renewal tries again
+
     @asynccontextmanager
     async def lock(
         self, conversation_id: Text, lock_lifetime: float = LOCK_LIFETIME, wait_time_in_seconds: float = WAIT_SECONDS
     ) -> AsyncGenerator[TicketLock, None]:
-        """Rasa's `lock`, checking every WAIT_SECONDS rather than every second."""
-        async with super().lock(conversation_id, lock_lifetime, wait_time_in_seconds) as ticket_lock:
-            yield ticket_lock
+        """Rasa's `lock`, checking every WAIT_SECONDS rather than every second; on Redis the
+        ticket is a lease renewed by a thread (not the event loop, which a turn may block)."""
+        if not isinstance(self.locks, RedisLocks):  # in memory, the locks die with their process
+            async with super().lock(conversation_id, lock_lifetime, wait_time_in_seconds) as ticket_lock:
+                yield ticket_lock
+            return
+        ticket = self.issue_ticket(conversation_id, LEASE_SECONDS)
+        done = threading.Event()
+        threading.Thread(target=self._keep_leased, args=(conversation_id, ticket, time.time() + lock_lifetime, done),
+                         name="lock lease", daemon=True).start()
+        try:
+            yield await self._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
+        finally:
+            done.set()
+            self.cleanup(conversation_id, ticket)
