@@ -1,18 +1,29 @@
-"""How PoreGuide's action server runs, whoever starts it (`make actions`, the launcher, or plain
-`rasa run actions`): a rasa_sdk plugin. rasa_sdk's `run` builds its Sanic app (importing the
-`actions` package, which registers this plugin), calls the `attach_sanic_app_extensions` hook,
-then reads SANIC_HOST and starts listening; so the hook below still decides all three.
+"""How PoreGuide's action server runs, whoever starts it (`make actions`, the launcher, plain
+`rasa run actions` or `python -m rasa_sdk`): a rasa_sdk plugin. rasa_sdk's `run` builds its Sanic
+app (importing the `actions` package, which registers this plugin), calls the
+`attach_sanic_app_extensions` hook, then reads SANIC_HOST and starts listening; so the hook below
+still decides all three.
 
 It also adds what the Rasa server's /health asks of the action server: GET /health/database
 (200, or 503 while the knowledge and consultation database fails), and keeps the texts of each
 request (the person's message, slot values such as a name or an email) out of every log line of
-this process (`bot.security.log_privacy`)."""
+this process (`bot.security.log_privacy`).
+
+rasa-sdk 3.21 (the action venv, issue 19) runs on Sanic 25, which handles requests in worker
+processes that it spawns: fresh interpreters that inherit neither logging nor a link to their
+primary. The hook runs in each of them (Sanic rebuilds the app there), so it gives each worker the
+primary's logging and ties its life to the primary's (`worker_setup`). rasa-sdk 3.6 (the Rasa
+venv) serves in one process, where none of that applies."""
+
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import os
+import signal
 import sys
+import warnings
 from typing import Any, Iterator, List
 
 import pluggy
@@ -33,6 +44,21 @@ MINIMUM_TIMEOUTS = {"KEEP_ALIVE_TIMEOUT": 120, "REQUEST_TIMEOUT": 300, "RESPONSE
 DATABASE_HEALTH_PATH = "/health/database"
 DATABASE_PROBE_TIMEOUT_SECONDS = 3.0
 RECENT_USER_TEXTS = 20  # withheld from the logs besides the slots: enough for any action's look-back
+
+# Sanic (22.9 and later) names each worker process it spawns in this variable; the primary has none.
+WORKER_ENV = "SANIC_WORKER_NAME"
+# What a primary hands its workers through their inherited environment: its log level and pid.
+LOG_LEVEL_ENV = "POREGUIDE_ACTION_LOG_LEVEL"
+PRIMARY_PID_ENV = "POREGUIDE_ACTION_PRIMARY_PID"
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+# rasa-sdk warns on every call from another minor version of Rasa that the two "might not be
+# compatible". For Rasa 3.6 with rasa-sdk 3.21 that is checked, not guessed: the same scripted
+# conversation gets the same replies from both SDKs (tests/test_action_server_python_comparison.py).
+# Only that pairing is silenced; any other Rasa version, and every other warning, still shows.
+RASA_36_VERSION_WARNING = (
+    r"Your versions of rasa and rasa_sdk might not be compatible\. "
+    r"You are currently running rasa version 3\.6\.\d+ and rasa_sdk version 3\.21\."
+)
 
 hookimpl = pluggy.HookimplMarker("rasa_sdk")
 logger = logging.getLogger(__name__)
@@ -55,8 +81,9 @@ async def database_health(request: Request) -> HTTPResponse:
         await asyncio.wait_for(loop.run_in_executor(None, _probe_database), DATABASE_PROBE_TIMEOUT_SECONDS)
     except Exception as error:  # noqa: BLE001 - any failure means the database is not usable
         logger.error("Database health check failed (%s)", type(error).__name__)
-        return response.json({"status": "failing", "error": type(error).__name__}, status=503,
-                             headers={"Cache-Control": "no-store"})
+        return response.json(
+            {"status": "failing", "error": type(error).__name__}, status=503, headers={"Cache-Control": "no-store"}
+        )
     return response.json({"status": "ok"}, headers={"Cache-Control": "no-store"})
 
 
@@ -77,10 +104,14 @@ def request_texts(body: Any) -> List[str]:
     latest = tracker.get("latest_message")
     if isinstance(latest, dict) and isinstance(latest.get("text"), str):
         texts.append(latest["text"])
-    events = tracker.get("events") if isinstance(tracker.get("events"), list) else []
+    events = tracker.get("events")
+    if not isinstance(events, list):
+        events = []
     users = [event.get("text") for event in events if isinstance(event, dict) and event.get("event") == "user"]
     texts.extend(text for text in users[-RECENT_USER_TEXTS:] if isinstance(text, str))
-    slots = tracker.get("slots") if isinstance(tracker.get("slots"), dict) else {}
+    slots = tracker.get("slots")
+    if not isinstance(slots, dict):
+        slots = {}
     for value in slots.values():
         texts.extend(_strings(value))
     return texts
@@ -93,21 +124,100 @@ async def withhold_request_texts(request: Request, **context: Any) -> None:
     log_privacy.withhold_for_request(lambda: request_texts(request.json) if request.method == "POST" else [])
 
 
+def in_worker() -> bool:
+    """Whether this is a worker process spawned by Sanic's primary (rasa-sdk 3.21 and later)."""
+    return bool(os.environ.get(WORKER_ENV))
+
+
+def hand_over_to_workers() -> None:
+    """In the primary, before it spawns workers: what `worker_setup` reads there."""
+    os.environ[LOG_LEVEL_ENV] = logging.getLevelName(logging.getLogger().getEffectiveLevel())
+    os.environ[PRIMARY_PID_ENV] = str(os.getpid())
+
+
+def configure_worker_logging() -> None:
+    """Logging as rasa-sdk's `__main__` set it up in the primary (handler, format, level, Sanic's
+    loggers): a spawned worker starts with none, so its INFO lines ("Stored consultation request")
+    would be lost and its warnings printed bare. Nothing is changed where logging is configured."""
+    if logging.getLogger().handlers:
+        return
+    from rasa_sdk.utils import configure_colored_logging, update_sanic_log_level
+
+    configure_colored_logging(os.environ.get(LOG_LEVEL_ENV) or logging.INFO)
+    update_sanic_log_level()
+
+
+def die_with_primary() -> None:
+    """Have the kernel SIGKILL this worker when its primary dies (Linux). A worker holds the
+    listening socket: outliving a crashed or SIGKILLed primary, it would go on answering, so
+    neither /health nor the launcher's supervisor would see the crash, and a restarted server
+    could not listen on the port. A graceful stop is unaffected: the primary stops its workers."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+        logger.warning("Could not tie the action server worker to its primary (errno %d)", ctypes.get_errno())
+        return
+    primary = os.environ.get(PRIMARY_PID_ENV, "")
+    if primary.isdigit() and os.getppid() != int(primary):  # the primary died before the line above
+        os._exit(1)
+
+
+def worker_setup() -> None:
+    """What a spawned worker needs before it serves: its primary's logging, and its primary's fate."""
+    die_with_primary()
+    configure_worker_logging()
+
+
+def filter_rasa_36_version_warning() -> None:
+    """Silence rasa-sdk's version warning for calls from Rasa 3.6 only (`RASA_36_VERSION_WARNING`)."""
+    warnings.filterwarnings("ignore", message=RASA_36_VERSION_WARNING, category=UserWarning, module=r"rasa_sdk\.utils")
+
+
+def announce_version_filter() -> None:
+    """Say once why no version warning appears, where the SDK is not Rasa's own minor version."""
+    from rasa_sdk import __version__ as sdk_version
+
+    if not sdk_version.startswith("3.6."):
+        logger.info(
+            "rasa-sdk %s serves Rasa 3.6 here: its 'might not be compatible' warning for Rasa 3.6 "
+            "is filtered, since their replies are tested to be the same",
+            sdk_version,
+        )
+
+
 @hookimpl
 def attach_sanic_app_extensions(app: Sanic) -> None:
-    """rasa_sdk hook, run just before the action server starts listening."""
+    """rasa_sdk hook, run just before the action server starts listening: in the primary, and
+    again in each worker that Sanic spawns (where the app is built anew)."""
+    worker = in_worker()
+    if worker:
+        worker_setup()
+    else:
+        hand_over_to_workers()
     log_privacy.install()
     os.environ.setdefault(HOST_ENV, DEFAULT_HOST)  # loopback unless SANIC_HOST says otherwise
     for name, seconds in MINIMUM_TIMEOUTS.items():
         app.config[name] = max(app.config[name], seconds)
     app.add_route(database_health, DATABASE_HEALTH_PATH, methods=["GET"], name="poreguide_database_health")
     token = configured_token()
-    if token is None:
-        logger.warning("%s is unset: the action server accepts requests from any local caller", TOKEN_ENV)
+    if token is None:  # the notices are said once, by the primary
+        logger.log(
+            logging.DEBUG if worker else logging.WARNING,
+            "%s is unset: the action server accepts requests from any local caller",
+            TOKEN_ENV,
+        )
     else:
         require_token(app, token)
-        logger.info("The action server requires the %s header", TOKEN_HEADER)
+        logger.log(logging.DEBUG if worker else logging.INFO, "The action server requires the %s header", TOKEN_HEADER)
+    if not worker:
+        announce_version_filter()
     app.signal("http.routing.after")(withhold_request_texts)
+    # Issue 15: staff notices (outbox) and the daily retention purge, a thread of the primary only.
+    if not worker:
+        from bot.staff.worker import attach as attach_staff_worker
+
+        attach_staff_worker(app)
 
 
 def register_plugin() -> None:
@@ -115,6 +225,7 @@ def register_plugin() -> None:
     from rasa_sdk.plugin import plugin_manager
 
     log_privacy.install()
+    filter_rasa_36_version_warning()
     manager = plugin_manager()
     module = sys.modules[__name__]
     if not manager.is_registered(module):

@@ -1,6 +1,7 @@
 """Support for end-to-end tests: starts the REAL action server and Rasa server (trained model,
 REST channel from credentials.yml, the seeded knowledge database) once per test session, and
 talks to them over HTTP the way a website would. Nothing is mocked."""
+
 from __future__ import annotations
 
 import atexit
@@ -14,12 +15,15 @@ from typing import Any, Callable, Dict, Generic, Iterator, List, Optional, Tuple
 import pytest
 
 from bot import settings
-from bot.launcher import action_server, endpoints_file, free_ports, rasa_server
+from bot.launcher import action_python, action_server, endpoints_file, free_ports, rasa_server
 
 T = TypeVar("T")
 MODEL = settings.PROJECT_ROOT / "models" / "poreguide.tar.gz"
 REQUEST_TIMEOUT = 60.0
 LOG_TAIL_LINES = 40
+# The action server runs where `make chat` and `make serve` run it: on the action venv's newer
+# Python once `make setup` built it, else on the Rasa venv's (issue 19; POREGUIDE_ACTION_PYTHON overrides).
+ACTION_PYTHON = action_python()
 
 
 # --------------------------------------------------------------------------- servers
@@ -51,20 +55,32 @@ def start_servers(
 
     with contextlib.ExitStack() as servers:
         try:
-            servers.enter_context(action_server(action_port, action_log, extra_env={"DATABASE_URL": database_url}))
             servers.enter_context(
-                rasa_server(rasa_port, rasa_log, endpoints,
-                            credentials=credentials or settings.PROJECT_ROOT / "credentials.yml", model=MODEL,
-                            extra_env={"TRACKER_STORE_URL": f"sqlite:///{work / 'tracker.db'}", **(rasa_env or {})})
+                action_server(action_port, action_log, extra_env={"DATABASE_URL": database_url}, python=ACTION_PYTHON)
+            )
+            servers.enter_context(
+                rasa_server(
+                    rasa_port,
+                    rasa_log,
+                    endpoints,
+                    credentials=credentials or settings.PROJECT_ROOT / "credentials.yml",
+                    model=MODEL,
+                    extra_env={"TRACKER_STORE_URL": f"sqlite:///{work / 'tracker.db'}", **(rasa_env or {})},
+                )
             )
         except RuntimeError as error:
-            pytest.fail(f"{error}\n{log_tail(action_log)}\n{log_tail(rasa_log)}", pytrace=False)
+            pytest.fail(
+                f"{error} (action server on {ACTION_PYTHON})\n{log_tail(action_log)}\n{log_tail(rasa_log)}",
+                pytrace=False,
+            )
         base_url = f"http://127.0.0.1:{rasa_port}"
         # A Rasa server whose model failed to load still answers HTTP, with empty replies:
         # probe with an intent payload (no NLU involved) so that shows up here, with the logs.
         if not probe_answers(base_url):
-            pytest.fail(f"The Rasa server on port {rasa_port} answers nothing (model not loaded?)\n"
-                        f"{log_tail(rasa_log)}", pytrace=False)
+            pytest.fail(
+                f"The Rasa server on port {rasa_port} answers nothing (model not loaded?)\n{log_tail(rasa_log)}",
+                pytrace=False,
+            )
         yield base_url
 
 
@@ -134,8 +150,9 @@ class SharedServers(Generic[T]):
 
     def use(self, start: Callable[[], T]) -> Iterator[T]:
         if self._failed:
-            pytest.fail(f"the {self.what} servers did not start (see the first failure): {self._failed[0]}",
-                        pytrace=False)
+            pytest.fail(
+                f"the {self.what} servers did not start (see the first failure): {self._failed[0]}", pytrace=False
+            )
         if not self._running:
             try:
                 self._running.append(start())
@@ -149,4 +166,3 @@ class SharedServers(Generic[T]):
         if self._users == 0:
             self._running.clear()
             self.stack.close()
-
