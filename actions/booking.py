@@ -1,5 +1,8 @@
 """Consultation requests: collects name, email or phone, preferred treatment and time and explicit
-consent (booking_form), then stores the request before confirming it with a reference code."""
+consent (booking_form), then stores the request before confirming it with a reference code.
+A call back ("can I talk to a person?", actions/clinic.py) is the same form with the slot
+`request_kind` set to "callback": name, a phone number and consent only, stored with that kind."""
+
 from __future__ import annotations
 
 import json
@@ -13,6 +16,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.knowledge_access import apologise_if_unavailable, clinic_from_database_or_file, repository
 from actions.shared import Shared
+from bot.consultations.models import CALLBACK, CONSULTATION
 from bot.consultations.repository import ConsultationRepository, ConsultationStoreUnavailable
 from bot.consultations.sentences import contact_in, name_in
 from bot.consultations.submission import NewConsultation
@@ -24,11 +28,13 @@ from bot.consultations.validation import (
     validate_name,
     validate_phone,
 )
-from bot.knowledge.schema import CLINIC_FIELDS, Clinic
+from bot.knowledge.schema import CLINIC_FIELDS
 
 logger = logging.getLogger(__name__)
 
 BOOKING_SLOTS = ("contact_name", "contact_detail", "preferred_treatment", "preferred_time", "consent")
+CALL_BACK_SLOTS = ("contact_name", "contact_detail", "consent")
+REQUEST_KIND = "request_kind"
 UNDECIDED = "undecided"
 NO_PREFERENCE = "no preference"
 
@@ -51,14 +57,33 @@ def _reask(dispatcher: CollectingDispatcher, slot: str, reason: str) -> Dict[Tex
 
 
 class ActionPrepareBooking(Action):
-    """Pre-fills the preferred treatment from the conversation before the booking form starts."""
+    """Makes the booking form a consultation request (also when it was a call back until now) and
+    pre-fills the preferred treatment from the conversation."""
 
     def name(self) -> Text:
         return "action_prepare_booking"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        events: List[EventType] = [SlotSet(REQUEST_KIND, CONSULTATION)]
         treatment = _latest_slot_value(tracker, ("treatment", "recommended_treatment"))
-        return [SlotSet("preferred_treatment", treatment)] if treatment else []
+        if treatment:
+            events.append(SlotSet("preferred_treatment", treatment))
+        return events
+
+
+class ActionPrepareCallback(Action):
+    """Makes the booking form a call-back request: name, phone and consent only."""
+
+    def name(self) -> Text:
+        return "action_prepare_callback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
+        dispatcher.utter_message(response="utter_start_callback")
+        return [SlotSet(REQUEST_KIND, CALLBACK)]
+
+
+def is_call_back(tracker: Tracker) -> bool:
+    return tracker.get_slot(REQUEST_KIND) == CALLBACK
 
 
 def _latest_slot_value(tracker: Tracker, slots: Sequence[str]) -> Optional[str]:
@@ -74,28 +99,47 @@ class ValidateBookingForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_booking_form"
 
-    async def validate_contact_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+    async def required_slots(
+        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Text]:
+        """A call back skips the treatment and the preferred time."""
+        if is_call_back(tracker):
+            return [slot for slot in domain_slots if slot in CALL_BACK_SLOTS]
+        return domain_slots
+
+    async def validate_contact_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         try:
             return {"contact_name": validate_name(name_in(str(value)))}
         except InvalidContact as invalid:
             return _reask(dispatcher, "contact_name", invalid.reason)
 
-    async def validate_contact_detail(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+    async def validate_contact_detail(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         text = contact_in(str(value))
-        validator = validate_email if contact_kind(text) == "email" else validate_phone
+        is_email = contact_kind(text) == "email"
+        if is_email and is_call_back(tracker):
+            return _reask(dispatcher, "contact_detail", "the clinic needs a phone number to call you back")
+        validator = validate_email if is_email else validate_phone
         try:
             return {"contact_detail": validator(text)}
         except InvalidContact as invalid:
             return _reask(dispatcher, "contact_detail", invalid.reason)
 
-    async def validate_preferred_treatment(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+    async def validate_preferred_treatment(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         key = repository().resolve_treatment(str(value))
         if key is None and UNDECIDED not in str(value).lower() and "not sure" not in str(value).lower():
             dispatcher.utter_message(response="utter_pick_an_answer")
             return {"preferred_treatment": None}
         return {"preferred_treatment": key or UNDECIDED}
 
-    async def validate_preferred_time(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+    async def validate_preferred_time(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         try:
             return {"preferred_time": validate_free_text(str(value), "a preferred time") or NO_PREFERENCE}
         except InvalidContact as invalid:
@@ -108,8 +152,10 @@ class AskPreferredTreatment(Action):
 
     @apologise_if_unavailable
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        buttons = [{"title": item.name, "payload": "/inform" + json.dumps({"treatment": item.key})}
-                   for item in repository().treatments()]
+        buttons = [
+            {"title": item.name, "payload": "/inform" + json.dumps({"treatment": item.key})}
+            for item in repository().treatments()
+        ]
         buttons.append({"title": "Not sure yet", "payload": UNDECIDED})
         dispatcher.utter_message(response="utter_ask_preferred_treatment", buttons=buttons)
         return []
@@ -122,15 +168,17 @@ class ActionSubmitConsultation(Action):
         return "action_submit_consultation"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        reset = [SlotSet(slot, None) for slot in BOOKING_SLOTS]
+        reset = [SlotSet(slot, None) for slot in (*BOOKING_SLOTS, REQUEST_KIND)]
         contact = _clinic_contact()
+        call_back = is_call_back(tracker)
         if tracker.get_slot("consent") is not True:
-            dispatcher.utter_message(response="utter_consent_declined", **contact)
+            response = "utter_callback_declined" if call_back else "utter_consent_declined"
+            dispatcher.utter_message(response=response, **contact)
             return reset
         detail = tracker.get_slot("contact_detail") or ""
         is_email = contact_kind(detail) == "email"
-        treatment = tracker.get_slot("preferred_treatment")
-        preferred_time = tracker.get_slot("preferred_time")
+        treatment = None if call_back else tracker.get_slot("preferred_treatment")
+        preferred_time = None if call_back else tracker.get_slot("preferred_time")
         request = NewConsultation(
             name=tracker.get_slot("contact_name") or "",
             conversation_id=tracker.sender_id,
@@ -139,6 +187,7 @@ class ActionSubmitConsultation(Action):
             phone=None if is_email else detail,
             preferred_treatment=None if treatment in (None, UNDECIDED) else treatment,
             preferred_time=None if preferred_time in (None, NO_PREFERENCE) else preferred_time,
+            kind=CALLBACK if call_back else CONSULTATION,
         )
         try:
             result = consultations().submit(request)
@@ -146,7 +195,10 @@ class ActionSubmitConsultation(Action):
             logger.error("Consultation request not stored: %s", type(error).__name__)
             dispatcher.utter_message(response="utter_consultation_not_saved", **contact)
             return reset
-        response = "utter_consultation_confirmed" if result.created else "utter_consultation_already_stored"
+        if call_back:
+            response = "utter_callback_confirmed" if result.created else "utter_callback_already_stored"
+        else:
+            response = "utter_consultation_confirmed" if result.created else "utter_consultation_already_stored"
         dispatcher.utter_message(response=response, reference=result.reference, **contact)
         return reset
 
@@ -154,4 +206,4 @@ class ActionSubmitConsultation(Action):
 def _clinic_contact() -> Dict[str, str]:
     """The clinic's contact, from the database or, when it is down, from the knowledge file."""
     clinic = clinic_from_database_or_file()
-    return (clinic or Clinic(*(["the clinic"] * len(CLINIC_FIELDS)))).template_values()
+    return clinic.template_values() if clinic else {f"clinic_{name}": "the clinic" for name in CLINIC_FIELDS}

@@ -3,6 +3,7 @@ advice, and holds back recommendations and bookings until the person says they a
 effect the article expects is answered with that fact and when to call the clinic; a request for
 medical advice is referred to a dermatologist. The advice never depends on the database: if it is
 down, it comes from the knowledge file, else from the domain."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Text, Tuple
@@ -11,10 +12,17 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.knowledge_access import apologise_if_unavailable, clinic_from_database_or_file, format_facts, from_database_or_file, repository
+from actions.knowledge_access import (
+    apologise_if_unavailable,
+    clinic_from_database_or_file,
+    format_facts,
+    from_database_or_file,
+    repository,
+)
 from actions.treatment_choice import current_treatment
 from bot.knowledge.schema import Clinic, RedFlags
 from bot.safety.screening import EMERGENCY, URGENT
+from bot.staff.alerts import alert_staff
 
 RED_FLAG_SLOT = "red_flag_active"
 LEVEL_SLOT = "red_flag_level"
@@ -24,8 +32,7 @@ EXPECTED_EFFECT_ASPECT = "side_effects"
 
 
 def _red_flags_and_clinic() -> Optional[Tuple[RedFlags, Clinic]]:
-    return from_database_or_file(lambda db: (db.red_flags(), db.clinic()),
-                                 lambda file: (file.red_flags, file.clinic))
+    return from_database_or_file(lambda db: (db.red_flags(), db.clinic()), lambda file: (file.red_flags, file.clinic))
 
 
 def reported_level(tracker: Tracker) -> str:
@@ -43,6 +50,9 @@ class ActionHandleRedFlag(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
         level = reported_level(tracker)
         events: List[EventType] = [SlotSet(RED_FLAG_SLOT, True), SlotSet(LEVEL_SLOT, level)]
+        # Issue 15: the clinic's staff are alerted through the outbox (the actions' database); the
+        # advice below never waits more than a second for it, and never depends on it.
+        await alert_staff(repository().engine, tracker.sender_id, level)
         found = _red_flags_and_clinic()
         if found is None:
             dispatcher.utter_message(response="utter_red_flag_fallback")
@@ -63,7 +73,7 @@ class ActionClearRedFlag(Action):
 
 
 class ActionReassureExpectedEffect(Action):
-    """"Still a little red the day after microneedling, that's expected, right?": the article's
+    """ "Still a little red the day after microneedling, that's expected, right?": the article's
     side effects for that treatment (or for every treatment when none is named) and when to call."""
 
     def name(self) -> Text:

@@ -1,4 +1,5 @@
 """Consultation-request actions with a real SQLite store: validation, consent, storage, duplicates."""
+
 from __future__ import annotations
 
 import asyncio
@@ -8,7 +9,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import create_engine
 
 from actions import booking
-from actions.booking import ActionPrepareBooking, ActionSubmitConsultation, AskPreferredTreatment, ValidateBookingForm
+from actions.booking import (
+    ActionPrepareBooking,
+    ActionPrepareCallback,
+    ActionSubmitConsultation,
+    AskPreferredTreatment,
+    ValidateBookingForm,
+)
 from bot.consultations.repository import ConsultationRepository
 from tests.conftest import make_tracker, run_action, slot_events
 
@@ -66,28 +73,52 @@ def test_unknown_treatment_is_re_asked(seeded_repository):
 
 
 def test_the_most_recent_of_treatment_and_recommendation_is_pre_filled():
-    tracker = make_tracker("book_consultation", slots={"treatment": "microneedling", "recommended_treatment": "exfoliation"})
-    tracker.events = [{"event": "slot", "name": "treatment", "value": "microneedling"},
-                      {"event": "slot", "name": "recommended_treatment", "value": "exfoliation"}]
-    assert slot_events(run_action(ActionPrepareBooking(), tracker)["events"]) == {"preferred_treatment": "exfoliation"}
+    tracker = make_tracker(
+        "book_consultation", slots={"treatment": "microneedling", "recommended_treatment": "exfoliation"}
+    )
+    tracker.events = [
+        {"event": "slot", "name": "treatment", "value": "microneedling"},
+        {"event": "slot", "name": "recommended_treatment", "value": "exfoliation"},
+    ]
+    assert slot_events(run_action(ActionPrepareBooking(), tracker)["events"]) == {
+        "request_kind": "consultation",
+        "preferred_treatment": "exfoliation",
+    }
     tracker.events.append({"event": "slot", "name": "treatment", "value": "laser_resurfacing"})
-    assert slot_events(run_action(ActionPrepareBooking(), tracker)["events"]) == {"preferred_treatment": "laser_resurfacing"}
+    assert slot_events(run_action(ActionPrepareBooking(), tracker)["events"]) == {
+        "request_kind": "consultation",
+        "preferred_treatment": "laser_resurfacing",
+    }
 
 
 def test_treatment_is_pre_filled_from_the_conversation():
-    events = run_action(ActionPrepareBooking(), make_tracker("book_consultation", slots={"treatment": "exfoliation"}))["events"]
-    assert slot_events(events) == {"preferred_treatment": "exfoliation"}
-    events = run_action(ActionPrepareBooking(), make_tracker("book_consultation", slots={"recommended_treatment": "microneedling"}))["events"]
-    assert slot_events(events) == {"preferred_treatment": "microneedling"}
+    events = run_action(ActionPrepareBooking(), make_tracker("book_consultation", slots={"treatment": "exfoliation"}))[
+        "events"
+    ]
+    assert slot_events(events) == {"request_kind": "consultation", "preferred_treatment": "exfoliation"}
+    events = run_action(
+        ActionPrepareBooking(), make_tracker("book_consultation", slots={"recommended_treatment": "microneedling"})
+    )["events"]
+    assert slot_events(events) == {"request_kind": "consultation", "preferred_treatment": "microneedling"}
 
 
 def test_treatment_question_has_a_button_per_treatment_and_not_sure(seeded_repository):
     [message] = run_action(AskPreferredTreatment(), make_tracker("book_consultation"))["messages"]
-    assert [b["title"] for b in message["buttons"]] == ["Microneedling", "Laser resurfacing", "Exfoliation and peels", "Not sure yet"]
+    assert [b["title"] for b in message["buttons"]] == [
+        "Microneedling",
+        "Laser resurfacing",
+        "Exfoliation and peels",
+        "Not sure yet",
+    ]
 
 
-FILLED = {"contact_name": "Jane Doe", "contact_detail": "jane@example.com", "preferred_treatment": "microneedling",
-          "preferred_time": "no preference", "consent": True}
+FILLED = {
+    "contact_name": "Jane Doe",
+    "contact_detail": "jane@example.com",
+    "preferred_treatment": "microneedling",
+    "preferred_time": "no preference",
+    "consent": True,
+}
 
 
 def _submit(**slots):
@@ -101,8 +132,13 @@ def test_request_is_stored_before_it_is_confirmed(store):
     [record] = store.list_requests()
     assert record.reference == message["reference"]
     details = record.details
-    assert (details.name, details.email, details.phone, details.preferred_treatment, details.preferred_time) == \
-        ("Jane Doe", "jane@example.com", None, "microneedling", None)
+    assert (details.name, details.email, details.phone, details.preferred_treatment, details.preferred_time) == (
+        "Jane Doe",
+        "jane@example.com",
+        None,
+        "microneedling",
+        None,
+    )
     assert all(value is None for value in slot_events(result["events"]).values())
 
 
@@ -129,7 +165,9 @@ def test_declined_consent_stores_nothing_and_gives_the_phone(store, knowledge):
 
 
 def test_unreachable_store_is_never_confirmed(seeded_repository, knowledge):
-    engine = create_engine("postgresql+psycopg2://nobody@127.0.0.1:1/none", future=True, connect_args={"connect_timeout": 2})
+    engine = create_engine(
+        "postgresql+psycopg2://nobody@127.0.0.1:1/none", future=True, connect_args={"connect_timeout": 2}
+    )
     booking.use_consultations(ConsultationRepository(engine))
     try:
         [message] = _submit()["messages"]
@@ -139,12 +177,111 @@ def test_unreachable_store_is_never_confirmed(seeded_repository, knowledge):
     assert message["clinic_phone"] == knowledge.clinic.phone
 
 
-
-@pytest.mark.parametrize("slot,typed,stored", [
-    ("contact_detail", "my phone is +1 212 555 0173", "+12125550173"),
-    ("contact_detail", "you can email me at Jane@Example.com", "jane@example.com"),
-    ("contact_name", "I'm Jane Doe", "Jane Doe"),
-])
+@pytest.mark.parametrize(
+    "slot,typed,stored",
+    [
+        ("contact_detail", "my phone is +1 212 555 0173", "+12125550173"),
+        ("contact_detail", "you can email me at Jane@Example.com", "jane@example.com"),
+        ("contact_name", "I'm Jane Doe", "Jane Doe"),
+    ],
+)
 def test_answers_typed_as_sentences_are_accepted(seeded_repository, slot, typed, stored):
     result, messages = _validate(slot, typed)
     assert result == {slot: stored} and messages == []
+
+
+# --------------------------------------------------------------------------- a call back
+
+
+BOOKING_FORM_SLOTS = ["contact_name", "contact_detail", "preferred_treatment", "preferred_time", "consent"]
+CALL_BACK = {
+    "contact_name": "Sam Caller",
+    "contact_detail": "+15550100177",
+    "consent": True,
+    "request_kind": "callback",
+}
+
+
+def _required(**slots):
+    tracker = make_tracker("inform", slots=slots)
+    return asyncio.run(ValidateBookingForm().required_slots(BOOKING_FORM_SLOTS, CollectingDispatcher(), tracker, {}))
+
+
+def test_a_call_back_asks_only_the_contact_and_consent_steps():
+    assert _required(request_kind="callback") == ["contact_name", "contact_detail", "consent"]
+    assert _required(request_kind="consultation") == BOOKING_FORM_SLOTS
+    assert _required() == BOOKING_FORM_SLOTS
+
+
+def test_the_form_is_done_once_a_call_back_has_name_phone_and_consent():
+    """rasa-sdk's own next-slot logic with the call-back slots: consent next, then nothing."""
+    form = ValidateBookingForm()
+    half_way = {"request_kind": "callback", "contact_name": "Sam", "contact_detail": "+15550100177"}
+    for slots, expected in ((half_way, "consent"), (CALL_BACK, None)):
+        tracker = make_tracker("inform", slots=slots)
+        domain = {"forms": {"booking_form": {"required_slots": BOOKING_FORM_SLOTS}}}
+        event = asyncio.run(form.next_requested_slot(CollectingDispatcher(), tracker, domain))
+        assert event == {"event": "slot", "timestamp": None, "name": "requested_slot", "value": expected}
+
+
+def test_preparing_a_call_back_says_so_and_sets_the_kind():
+    tracker = make_tracker("book_consultation", entities=[("request_kind", "callback")])
+    result = run_action(ActionPrepareCallback(), tracker)
+    assert [message["response"] for message in result["messages"]] == ["utter_start_callback"]
+    assert slot_events(result["events"]) == {"request_kind": "callback"}
+
+
+def test_a_call_back_needs_a_phone_number():
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker("inform", slots={"requested_slot": "contact_detail", "request_kind": "callback"})
+    validate = ValidateBookingForm().validate_contact_detail
+    assert asyncio.run(validate("jane@example.com", dispatcher, tracker, {})) == {"contact_detail": None}
+    assert "phone number to call you back" in dispatcher.messages[0]["reason"]
+    assert asyncio.run(validate("call me on +1 555 010 0177", CollectingDispatcher(), tracker, {})) == {
+        "contact_detail": "+15550100177"
+    }
+
+
+def _submit_call_back(**slots):
+    # a treatment and time left over from an earlier question are not part of a call back
+    leftovers = {"preferred_treatment": "microneedling", "preferred_time": "mornings"}
+    return run_action(ActionSubmitConsultation(), make_tracker("affirm", slots={**leftovers, **CALL_BACK, **slots}))
+
+
+def test_a_call_back_is_stored_as_a_call_back_and_confirmed_with_its_reference(store, knowledge):
+    result = _submit_call_back()
+    [message] = result["messages"]
+    assert message["response"] == "utter_callback_confirmed"
+    assert message["clinic_phone"] == knowledge.clinic.phone and message["clinic_hours"] == knowledge.clinic.hours
+    [record] = store.list_requests()
+    assert record.reference == message["reference"]
+    details = record.details
+    assert (
+        details.kind,
+        details.name,
+        details.phone,
+        details.email,
+        details.preferred_treatment,
+        details.preferred_time,
+    ) == ("callback", "Sam Caller", "+15550100177", None, None, None)
+    assert slot_events(result["events"])["request_kind"] is None  # the next booking starts afresh
+
+
+def test_a_call_back_twice_is_stored_once_and_apart_from_a_consultation(store):
+    first = _submit_call_back()["messages"][0]
+    second = _submit_call_back()["messages"][0]
+    assert second["response"] == "utter_callback_already_stored" and second["reference"] == first["reference"]
+    # the same person then asks for a consultation with no treatment in mind: a request of its own
+    consultation = run_action(
+        ActionSubmitConsultation(),
+        make_tracker("affirm", slots={**CALL_BACK, "request_kind": "consultation", "preferred_treatment": "undecided"}),
+    )["messages"][0]
+    assert consultation["response"] == "utter_consultation_confirmed"
+    assert consultation["reference"] != first["reference"]
+    assert sorted(record.details.kind for record in store.list_requests()) == ["callback", "consultation"]
+
+
+def test_a_declined_call_back_stores_nothing_and_gives_the_phone(store, knowledge):
+    [message] = _submit_call_back(consent=False)["messages"]
+    assert message["response"] == "utter_callback_declined" and message["clinic_phone"] == knowledge.clinic.phone
+    assert store.list_requests() == []

@@ -1,4 +1,5 @@
 """The staff command line, run in-process against a real SQLite file."""
+
 from __future__ import annotations
 
 import csv
@@ -23,8 +24,15 @@ def database_url(tmp_path: Path) -> Iterator[str]:
 
 
 def submit(database_url: str, **changes) -> SubmitResult:
-    fields = dict(name="Ana López", conversation_id="conv-1", consent_given=True, email="ana@example.com",
-                  phone="+44 20 7946 0958", preferred_treatment="microneedling", preferred_time="Tuesday mornings")
+    fields = dict(
+        name="Ana López",
+        conversation_id="conv-1",
+        consent_given=True,
+        email="ana@example.com",
+        phone="+44 20 7946 0958",
+        preferred_treatment="microneedling",
+        preferred_time="Tuesday mornings",
+    )
     fields.update(changes)
     return ConsultationRepository(get_engine(database_url)).submit(NewConsultation(**fields))
 
@@ -84,8 +92,19 @@ def test_export_round_trips_and_neutralises_formulas(database_url, tmp_path, cap
     assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
 
 
-@pytest.mark.parametrize("cell,expected", [("=1+1", "'=1+1"), ("+44", "'+44"), ("-2", "'-2"), ("@SUM(A1)", "'@SUM(A1)"),
-                                           ("\t=1", "'\t=1"), ("Ana", "Ana"), ("a=b", "a=b"), ("", "")])
+@pytest.mark.parametrize(
+    "cell,expected",
+    [
+        ("=1+1", "'=1+1"),
+        ("+44", "'+44"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("Ana", "Ana"),
+        ("a=b", "a=b"),
+        ("", ""),
+    ],
+)
 def test_neutralise_formula(cell, expected):
     assert neutralise_formula(cell) == expected
 
@@ -98,12 +117,17 @@ def test_export_to_a_missing_folder_fails_cleanly(database_url, tmp_path, capsys
 def test_delete_by_reference(database_url, capsys):
     gone = submit(database_url)
     kept = submit(database_url, conversation_id="conv-2")
+    # One person's data everywhere (bot.staff.erasure): the request and its staff notice; no conversation here.
     assert run(capsys, "delete", "--reference", gone.reference.lower(), "--database-url", database_url) == (
-        0, "Deleted 1 consultation request(s).\n", "")
+        0,
+        "Deleted 1 consultation request(s), 0 conversation(s) (0 events) and 1 staff notice(s).\n",
+        "",
+    )
     _, out, _ = run(capsys, "list", "--database-url", database_url)
     assert gone.reference not in out and kept.reference in out
-    assert run(capsys, "delete", "--reference", gone.reference, "--database-url", database_url)[1] == \
-        "Deleted 0 consultation request(s).\n"
+    assert run(capsys, "delete", "--reference", gone.reference, "--database-url", database_url)[1].startswith(
+        "Deleted 0 consultation request(s)"
+    )
 
 
 def test_delete_by_email(database_url, capsys):
@@ -111,13 +135,18 @@ def test_delete_by_email(database_url, capsys):
     submit(database_url, preferred_treatment="laser")
     kept = submit(database_url, name="Ben", email="ben@example.com", phone=None)
     code, out, _ = run(capsys, "delete", "--email", "ANA@example.com", "--database-url", database_url)
-    assert (code, out) == (0, "Deleted 2 consultation request(s).\n")
+    assert (code, out) == (
+        0,
+        "Deleted 2 consultation request(s), 0 conversation(s) (0 events) and 2 staff notice(s).\n",
+    )
     _, listing, _ = run(capsys, "list", "--database-url", database_url)
     assert "ana@example.com" not in listing and kept.reference in listing
 
 
-@pytest.mark.parametrize("argv,message", [(["--reference", "PG-0000"], "is not a reference"),
-                                          (["--email", "ana.example.com"], "missing an @")])
+@pytest.mark.parametrize(
+    "argv,message",
+    [(["--reference", "PG-0000"], "is not a reference"), (["--email", "ana.example.com"], "missing an @")],
+)
 def test_delete_refuses_malformed_targets(database_url, capsys, argv, message):
     reference = submit(database_url).reference
     code, _, err = run(capsys, "delete", *argv, "--database-url", database_url)

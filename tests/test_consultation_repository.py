@@ -1,4 +1,5 @@
 """Storing consultation requests in real SQLite and PostgreSQL databases."""
+
 from __future__ import annotations
 
 import logging
@@ -21,8 +22,15 @@ from bot.knowledge.database import dispose_engines
 
 
 def consultation(**changes) -> NewConsultation:
-    fields = dict(name="  Ana   López ", conversation_id="conv-1", consent_given=True, email="Ana@Example.com",
-                  phone="+44 20 7946 0958", preferred_treatment="microneedling", preferred_time="Tuesday mornings")
+    fields = dict(
+        name="  Ana   López ",
+        conversation_id="conv-1",
+        consent_given=True,
+        email="Ana@Example.com",
+        phone="+44 20 7946 0958",
+        preferred_treatment="microneedling",
+        preferred_time="Tuesday mornings",
+    )
     fields.update(changes)
     return NewConsultation(**fields)
 
@@ -71,12 +79,20 @@ def test_submit_stores_one_normalised_record_in_one_transaction(repo, any_engine
         result = repo.submit(consultation())
     assert result.created is True
     assert PATTERN.fullmatch(result.reference)
-    assert activity == {"commits": 1, "writes": 1}
+    # The request and its staff notice (bot.staff.outbox), in the same transaction.
+    assert activity == {"commits": 1, "writes": 2}
     [row] = stored_rows(any_engine)
-    assert (row.reference, row.name, row.email, row.phone) == (result.reference, "Ana López", "ana@example.com",
-                                                                "+442079460958")
-    assert (row.preferred_treatment, row.preferred_time, row.conversation_id) == ("microneedling", "Tuesday mornings",
-                                                                                  "conv-1")
+    assert (row.reference, row.name, row.email, row.phone) == (
+        result.reference,
+        "Ana López",
+        "ana@example.com",
+        "+442079460958",
+    )
+    assert (row.preferred_treatment, row.preferred_time, row.conversation_id) == (
+        "microneedling",
+        "Tuesday mornings",
+        "conv-1",
+    )
     assert row.consent_given is True
     assert len(row.idempotency_key) == 64
     [record] = repo.list_requests()
@@ -92,15 +108,23 @@ def test_tables_are_created_on_first_use(any_engine):
 def test_duplicate_submission_returns_the_same_reference_and_writes_nothing(repo, any_engine):
     first = repo.submit(consultation())
     with database_activity(any_engine) as activity:
-        again = repo.submit(consultation(email="  ANA@example.COM", phone="+44 (20) 7946-0958",
-                                         preferred_treatment="Microneedling", preferred_time="any time"))
+        again = repo.submit(
+            consultation(
+                email="  ANA@example.COM",
+                phone="+44 (20) 7946-0958",
+                preferred_treatment="Microneedling",
+                preferred_time="any time",
+            )
+        )
     assert again == SubmitResult(first.reference, created=False)
     assert activity["writes"] == 0
     assert count_rows(any_engine) == 1
 
 
-@pytest.mark.parametrize("change", [{"preferred_treatment": "laser"}, {"conversation_id": "conv-2"},
-                                    {"email": "ben@example.com"}, {"phone": None}])
+@pytest.mark.parametrize(
+    "change",
+    [{"preferred_treatment": "laser"}, {"conversation_id": "conv-2"}, {"email": "ben@example.com"}, {"phone": None}],
+)
 def test_a_different_request_is_stored_separately(repo, any_engine, change):
     first = repo.submit(consultation())
     second = repo.submit(consultation(**change))
@@ -116,10 +140,15 @@ def test_without_consent_nothing_is_stored(repo, any_engine, consent):
     assert count_rows(any_engine) == 0
 
 
-@pytest.mark.parametrize("change,reason", [({"email": None, "phone": None}, "email address or a phone number"),
-                                           ({"email": "ana.example.com"}, "missing an @"),
-                                           ({"phone": "12"}, "between 7 and 15 digits"),
-                                           ({"name": "<b>"}, "< or >")])
+@pytest.mark.parametrize(
+    "change,reason",
+    [
+        ({"email": None, "phone": None}, "email address or a phone number"),
+        ({"email": "ana.example.com"}, "missing an @"),
+        ({"phone": "12"}, "between 7 and 15 digits"),
+        ({"name": "<b>"}, "< or >"),
+    ],
+)
 def test_invalid_details_are_refused_before_storing(repo, any_engine, change, reason):
     with pytest.raises(InvalidContact, match=reason):
         repo.submit(consultation(**change))
@@ -162,7 +191,8 @@ def test_a_duplicate_saved_concurrently_is_recognised(any_engine):
         return new_reference()
 
     result = ConsultationRepository(any_engine, reference_factory=reference_after_a_concurrent_submit).submit(
-        consultation())
+        consultation()
+    )
     assert concurrent and concurrent[0].created
     assert result == SubmitResult(concurrent[0].reference, created=False)
     assert count_rows(any_engine) == 1
@@ -191,13 +221,15 @@ def test_list_is_newest_first(repo):
     references = [repo.submit(consultation(conversation_id=f"conv-{n}")).reference for n in range(3)]
     records = repo.list_requests()
     assert [record.reference for record in records] == references[::-1]
-    assert records[0].details == consultation(name="Ana López", email="ana@example.com", phone="+442079460958",
-                                              conversation_id="conv-2")
+    assert records[0].details == consultation(
+        name="Ana López", email="ana@example.com", phone="+442079460958", conversation_id="conv-2"
+    )
 
 
 def test_unreachable_database_is_reported_as_unavailable():
-    engine = create_engine("postgresql+psycopg2://nobody@127.0.0.1:1/none", future=True,
-                           connect_args={"connect_timeout": 2})
+    engine = create_engine(
+        "postgresql+psycopg2://nobody@127.0.0.1:1/none", future=True, connect_args={"connect_timeout": 2}
+    )
     repository = ConsultationRepository(engine)
     with pytest.raises(ConsultationStoreUnavailable, match="OperationalError"):
         repository.submit(consultation())
@@ -209,8 +241,9 @@ def test_unreachable_database_is_reported_as_unavailable():
 def test_database_errors_do_not_carry_personal_data(sqlite_engine):
     """SQLAlchemy quotes statement parameters in its messages; none may reach a logged traceback."""
     with sqlite_engine.begin() as connection:  # an outdated table: the INSERT fails with the parameters in the error
-        connection.execute(text("CREATE TABLE consultation_requests "
-                                "(id INTEGER PRIMARY KEY, reference TEXT, idempotency_key TEXT)"))
+        connection.execute(
+            text("CREATE TABLE consultation_requests (id INTEGER PRIMARY KEY, reference TEXT, idempotency_key TEXT)")
+        )
     with pytest.raises(ConsultationStoreUnavailable) as caught:
         ConsultationRepository(sqlite_engine).submit(consultation())
     logged = "".join(traceback.format_exception(caught.type, caught.value, caught.tb))

@@ -1,4 +1,5 @@
 """Validation of what patients type for a consultation request: normal forms and reasons they can read."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,7 +12,6 @@ from bot.consultations.validation import (
     validate_name,
     validate_phone,
 )
-
 
 # input -> normalised form, per validator
 VALID = {
@@ -45,8 +45,13 @@ INVALID = {
     validate_email: {
         "that email address is missing an @": ["ana.example.com"],
         "the part after @ doesn't look like a domain": [
-            "ana@localhost", "ana@example.c", "ana@-example.com", "ana@example..com", "ana@example.com.",
-            "ana@[127.0.0.1]", "ana@",
+            "ana@localhost",
+            "ana@example.c",
+            "ana@-example.com",
+            "ana@example..com",
+            "ana@example.com.",
+            "ana@[127.0.0.1]",
+            "ana@",
         ],
         "nothing before the @": ["@example.com"],
         "more than one @": ["ana@home@example.com"],
@@ -92,8 +97,12 @@ def test_valid_input_is_normalised(validator, text, expected):
 
 @pytest.mark.parametrize(
     "validator,text,reason",
-    [(validator, text, reason)
-     for validator, cases in INVALID.items() for reason, texts in cases.items() for text in texts],
+    [
+        (validator, text, reason)
+        for validator, cases in INVALID.items()
+        for reason, texts in cases.items()
+        for text in texts
+    ],
     ids=_ids,
 )
 def test_invalid_input_gives_a_reason(validator, text, reason):

@@ -1,4 +1,5 @@
 """The loader accepts the real knowledge file and rejects each kind of bad file, naming entry and field."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -61,22 +62,43 @@ BAD_FILES = {
     "missing clinic phone": (_drop("clinic.phone"), "clinic.phone"),
     "empty clinic email": (_set("clinic.email", "  "), "clinic.email"),
     "unknown source": (_set("topics.cost.0.source", "a_blog"), "topics.cost[0].source"),
-    "seed fact without quote": (_drop("treatments.microneedling.facts.what.0.quote"), "treatments.microneedling.facts.what[0].quote"),
+    "seed fact without quote": (
+        _drop("treatments.microneedling.facts.what.0.quote"),
+        "treatments.microneedling.facts.what[0].quote",
+    ),
     "fact without text": (_drop("topics.why_smaller_pores.0.text"), "topics.why_smaller_pores[0].text"),
-    "treatment missing an aspect": (_drop("treatments.laser_resurfacing.facts.recovery"), "treatments.laser_resurfacing.facts"),
-    "treatment with unknown aspect": (_set("treatments.exfoliation.facts.price", [{"text": "x", "source": "general_guidance"}]), "treatments.exfoliation.facts"),
+    "treatment missing an aspect": (
+        _drop("treatments.laser_resurfacing.facts.recovery"),
+        "treatments.laser_resurfacing.facts",
+    ),
+    "treatment with unknown aspect": (
+        _set("treatments.exfoliation.facts.price", [{"text": "x", "source": "general_guidance"}]),
+        "treatments.exfoliation.facts",
+    ),
     "synonyms not a list": (_set("treatments.microneedling.synonyms", "needling"), "treatments.microneedling.synonyms"),
     "term naming two treatments": (_set("treatments.exfoliation.misspellings", ["lazer"]), "treatments.exfoliation"),
     "missing topic": (_drop("topics.cost"), "topics"),
     "empty fact list": (_set("topics.options", []), "topics.options"),
     "no general guidance source": (_drop("sources.general_guidance"), "sources"),
     "missing treatments": (_drop("treatments"), "treatments"),
-    "rule with unknown question": (_set("recommendation.rules.0.when", {"age": ["young"]}), "recommendation.rules[0].when"),
-    "rule with unknown answer": (_set("recommendation.rules.0.when", {"safety": ["tired"]}), "recommendation.rules[0].when.safety"),
+    "rule with unknown question": (
+        _set("recommendation.rules.0.when", {"age": ["young"]}),
+        "recommendation.rules[0].when",
+    ),
+    "rule with unknown answer": (
+        _set("recommendation.rules.0.when", {"safety": ["tired"]}),
+        "recommendation.rules[0].when.safety",
+    ),
     "rule with unknown effect": (_set("recommendation.rules.0.effect", "cure"), "recommendation.rules[0].effect"),
-    "rule with unknown treatment": (_set("recommendation.rules.3.treatments", ["botox"]), "recommendation.rules[3].treatments"),
+    "rule with unknown treatment": (
+        _set("recommendation.rules.3.treatments", ["botox"]),
+        "recommendation.rules[3].treatments",
+    ),
     "prefer rule without weight": (_drop("recommendation.rules.6.weight"), "recommendation.rules[6].weight"),
-    "question without prompt": (_drop("recommendation.questions.skin_type.prompt"), "recommendation.questions.skin_type.prompt"),
+    "question without prompt": (
+        _drop("recommendation.questions.skin_type.prompt"),
+        "recommendation.questions.skin_type.prompt",
+    ),
 }
 
 

@@ -1,4 +1,5 @@
 """The repository and the seeding against real SQLite and PostgreSQL databases."""
+
 from __future__ import annotations
 
 import pytest
@@ -37,8 +38,16 @@ def test_treatments_in_file_order(repo):
 
 @pytest.mark.parametrize(
     "text,key",
-    [("laser_resurfacing", "laser_resurfacing"), ("Lazer", "laser_resurfacing"), ("  chemical peel ", "exfoliation"),
-     ("MIRCONEEDLING", "microneedling"), ("Microneedling", "microneedling"), ("botox", None), ("", None), (None, None)],
+    [
+        ("laser_resurfacing", "laser_resurfacing"),
+        ("Lazer", "laser_resurfacing"),
+        ("  chemical peel ", "exfoliation"),
+        ("MIRCONEEDLING", "microneedling"),
+        ("Microneedling", "microneedling"),
+        ("botox", None),
+        ("", None),
+        (None, None),
+    ],
 )
 def test_resolve_treatment(repo, text, key):
     assert repo.resolve_treatment(text) == key
@@ -77,8 +86,9 @@ def test_unseeded_database_is_reported_as_unavailable(sqlite_engine):
 
 
 def test_unreachable_server_is_reported_as_unavailable():
-    engine = create_engine("postgresql+psycopg2://nobody@127.0.0.1:1/none", future=True,
-                           connect_args={"connect_timeout": 2})
+    engine = create_engine(
+        "postgresql+psycopg2://nobody@127.0.0.1:1/none", future=True, connect_args={"connect_timeout": 2}
+    )
     with pytest.raises(KnowledgeUnavailable):
         KnowledgeRepository(engine).treatments()
 

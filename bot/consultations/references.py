@@ -1,4 +1,5 @@
 """Reference codes a patient can read out over the phone without mixing up 0/O or 1/I."""
+
 from __future__ import annotations
 
 import re

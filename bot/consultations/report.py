@@ -1,4 +1,5 @@
 """Shows stored requests to staff: an aligned table for the screen, a CSV file for spreadsheets."""
+
 from __future__ import annotations
 
 import csv

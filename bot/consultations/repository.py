@@ -1,4 +1,8 @@
-"""Stores and reads consultation requests; every database failure surfaces as ConsultationStoreUnavailable."""
+"""Stores and reads consultation requests; every database failure surfaces as ConsultationStoreUnavailable.
+
+A new request and its staff notices (`bot.staff.outbox`) are written in one transaction: the
+request is never stored without the clinic being told, whatever happens to the mail server."""
+
 from __future__ import annotations
 
 import logging
@@ -13,7 +17,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.consultations.models import ConsultationModel, ConsultationRequest
+from bot.consultations.models import ConsultationModel, ConsultationRequest, add_missing_columns
 from bot.consultations.references import new_reference, normalise_reference
 from bot.consultations.submission import (
     ConsultationRecord,
@@ -25,6 +29,7 @@ from bot.consultations.submission import (
 )
 from bot.consultations.validation import validate_email
 from bot.knowledge.database import UsesDatabase
+from bot.staff import outbox
 
 logger = logging.getLogger(__name__)
 
@@ -39,17 +44,21 @@ class ConsultationStoreUnavailable(RuntimeError):
 class ConsultationRepository(UsesDatabase):
     """The one way to store, list and delete consultation requests."""
 
-    def __init__(self, engine: Optional[Engine] = None, *,
-                 reference_factory: Callable[[], str] = new_reference) -> None:
+    def __init__(
+        self, engine: Optional[Engine] = None, *, reference_factory: Callable[[], str] = new_reference
+    ) -> None:
         """`reference_factory` exists so tests can force a reference collision."""
         super().__init__(engine)
         self._new_reference = reference_factory
         self._tables_ready = False
 
     def create_tables(self) -> None:
-        """Create the table if it is missing; also done lazily by every other method."""
+        """Create the table if it is missing, or add the columns an older table lacks (`kind`);
+        also done lazily by every other method."""
         with _store_errors():
-            ConsultationModel.metadata.create_all(self.engine)
+            outbox.create_missing_tables(ConsultationModel.metadata, self.engine)
+            add_missing_columns(self.engine)
+            outbox.create_tables(self.engine)
         self._tables_ready = True
 
     def submit(self, request: NewConsultation) -> SubmitResult:
@@ -72,10 +81,18 @@ class ConsultationRepository(UsesDatabase):
     def list_requests(self) -> List[ConsultationRecord]:
         """All requests, newest first."""
         self._ensure_tables()
-        statement = select(ConsultationRequest).order_by(ConsultationRequest.created_at.desc(),
-                                                         ConsultationRequest.id.desc())
+        statement = select(ConsultationRequest).order_by(
+            ConsultationRequest.created_at.desc(), ConsultationRequest.id.desc()
+        )
         with _store_errors(), Session(self.engine, future=True) as session:
             return [_record(row) for row in session.execute(statement).scalars()]
+
+    def get(self, request_id: int) -> Optional[ConsultationRecord]:
+        """One request by its row id (what a staff notice points at); None once it is deleted."""
+        self._ensure_tables()
+        with _store_errors(), Session(self.engine, future=True) as session:
+            row = session.get(ConsultationRequest, request_id)
+            return _record(row) if row is not None else None
 
     def delete_by_reference(self, code: str) -> int:
         """Delete one request by its reference; returns how many were deleted (0 or 1)."""
@@ -94,15 +111,23 @@ class ConsultationRepository(UsesDatabase):
                 return SubmitResult(existing, created=False)
             reference = self._new_reference()
             # Every NewConsultation field is a column of the same name.
-            session.add(ConsultationRequest(reference=reference, idempotency_key=key, **asdict(request)))
+            row = ConsultationRequest(reference=reference, idempotency_key=key, **asdict(request))
+            session.add(row)
             session.flush()
+            outbox.add_request_notices(session, row.id, request.conversation_id)  # same transaction
+        outbox.DOORBELL.set()
         logger.info("Stored consultation request %s.", reference)  # the reference only: no personal data in logs
         return SubmitResult(reference, created=True)
 
     def _delete(self, condition: ColumnElement) -> int:
+        """Delete the matching requests and their staff notices, in one transaction."""
         self._ensure_tables()
         with _store_errors(), Session(self.engine, future=True) as session, session.begin():
-            deleted = session.execute(delete(ConsultationRequest).where(condition)).rowcount
+            ids = list(session.execute(select(ConsultationRequest.id).where(condition)).scalars())
+            if not ids:
+                return 0
+            session.execute(delete(outbox.OutboxNotice).where(outbox.OutboxNotice.request_id.in_(ids)))
+            deleted = session.execute(delete(ConsultationRequest).where(ConsultationRequest.id.in_(ids))).rowcount
         logger.info("Deleted %d consultation request(s).", deleted)
         return deleted
 

@@ -1,6 +1,7 @@
 """Finds the value in what a patient types when a form asks for it: "I'm Jane Doe", "my phone is
 +1 212 555 0173", "you can email me at jane@example.com". The validators then check the value alone,
 so the reasons they give ("the part after @ doesn't look like a domain") stay about the value."""
+
 from __future__ import annotations
 
 import re
@@ -12,7 +13,8 @@ _NAME_LEAD_IN = re.compile(
     r"^(?:(?:hi|hello|hey|ok|okay|sure|yes|yeah)\b[\s,!.]*)*"
     r"(?:(?:my|the)\s+(?:full\s+)?name\s*(?:is|'s|’s)|name\s*(?:is|'s|’s|:)|i\s*(?:am|'m|’m)|im|it\s*(?:is|'s|’s)|its|"
     r"this\s+is|call\s+me|you\s+can\s+call\s+me|it'?s\s+for)\s+",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _NAME_TAIL = re.compile(r"[\s,.!]*(?:(?:thanks|thank\s+you|thx|please|pls)[\s,.!]*)*$", re.IGNORECASE)
 _TRAILING_PUNCTUATION = ".,;:!?)"
 

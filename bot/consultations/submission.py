@@ -1,4 +1,5 @@
 """The data handed to and returned by the store, and how two submissions are recognised as the same request."""
+
 from __future__ import annotations
 
 import hashlib
@@ -7,6 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Optional
 
+from bot.consultations.models import CONSULTATION, REQUEST_KINDS
 from bot.consultations.validation import (
     InvalidContact,
     validate_email,
@@ -33,6 +35,8 @@ class NewConsultation:
     phone: Optional[str] = None
     preferred_treatment: Optional[str] = None
     preferred_time: Optional[str] = None
+    # "consultation" or "callback" (bot.consultations.models.REQUEST_KINDS).
+    kind: str = CONSULTATION
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,8 @@ def normalised(request: NewConsultation) -> NewConsultation:
     conversation_id = (request.conversation_id or "").strip()
     if not conversation_id or len(conversation_id) > MAX_CONVERSATION_ID_LENGTH:
         raise ValueError("a conversation id of 1 to 255 characters is required")
+    if request.kind not in REQUEST_KINDS:
+        raise ValueError(f"a request is one of {', '.join(REQUEST_KINDS)}, not {request.kind!r}")
     return replace(
         request,
         name=validate_name(request.name),
@@ -76,7 +82,10 @@ def normalised(request: NewConsultation) -> NewConsultation:
 
 
 def idempotency_key(request: NewConsultation) -> str:
-    """sha256 of conversation, contact and treatment of a *normalised* request (case and spacing ignored)."""
+    """sha256 of conversation, contact and treatment of a *normalised* request (case and spacing ignored),
+    and of its kind unless it is a consultation (so the keys stored before kinds existed still match)."""
     treatment = (request.preferred_treatment or "").casefold()
     parts = [request.conversation_id, request.email or "", request.phone or "", treatment]
+    if request.kind != CONSULTATION:
+        parts.append(request.kind)
     return hashlib.sha256(json.dumps(parts).encode("utf-8")).hexdigest()

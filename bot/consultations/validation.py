@@ -1,4 +1,5 @@
 """Checks and normalises what a patient types, with a reason the bot can read back to them."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """`python -m bot.knowledge check|seed`: validate the knowledge file, or seed the database from it."""
+
 from __future__ import annotations
 
 import argparse

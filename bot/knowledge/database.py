@@ -1,4 +1,5 @@
 """Creates SQLAlchemy engines on first use (never at import time) and shares one per URL."""
+
 from __future__ import annotations
 
 import threading
@@ -52,8 +53,14 @@ def _create_engine(url: str) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         # Short busy timeout: a locked file should fail fast and be reported, not hang a turn.
         return create_engine(url, future=True, connect_args={"timeout": 5})
-    return create_engine(url, future=True, pool_pre_ping=True, pool_size=5, max_overflow=5,
-                         connect_args=_connect_timeout(parsed.get_backend_name()))
+    return create_engine(
+        url,
+        future=True,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=5,
+        connect_args=_connect_timeout(parsed.get_backend_name()),
+    )
 
 
 def _connect_timeout(backend: str) -> Dict[str, int]:

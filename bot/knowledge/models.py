@@ -1,10 +1,13 @@
 """SQLAlchemy tables that hold the seeded knowledge; the YAML file stays the source of truth."""
+
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import declarative_base
 
-KnowledgeModel = declarative_base()
+KnowledgeModel: Any = declarative_base()  # untyped: SQLAlchemy 1.4 ships no stubs
 
 
 class KnowledgeVersion(KnowledgeModel):

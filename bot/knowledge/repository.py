@@ -1,4 +1,5 @@
 """The one way actions read the knowledge base; database failures surface as KnowledgeUnavailable."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -78,8 +79,7 @@ class KnowledgeRepository(UsesDatabase):
     def aspect_labels(self) -> Dict[str, str]:
         return self._read(
             lambda session: {
-                row.key: row.label
-                for row in session.execute(select(AspectRow).order_by(AspectRow.position)).scalars()
+                row.key: row.label for row in session.execute(select(AspectRow).order_by(AspectRow.position)).scalars()
             }
         )
 
@@ -89,8 +89,10 @@ class KnowledgeRepository(UsesDatabase):
 
     def facts_by_treatment(self, aspect: str, treatment_keys: Iterable[str]) -> Dict[str, List[FactInfo]]:
         """One aspect's facts for several treatments, read in a single query for comparisons."""
-        keys = list(treatment_keys)
-        return self._read(lambda session: self._facts(session, aspect, keys))
+        keys: List[Optional[str]] = list(treatment_keys)
+        return self._read(
+            lambda session: {key: facts for key, facts in self._facts(session, aspect, keys).items() if key is not None}
+        )
 
     def recommendation(self) -> Recommendation:
         """The recommendation questions and ranking rules, in file order."""
@@ -106,8 +108,15 @@ class KnowledgeRepository(UsesDatabase):
                 for row in session.execute(select(QuestionRow).order_by(QuestionRow.position)).scalars()
             }
             rules = tuple(
-                RankingRule(row.id, {key: tuple(values) for key, values in row.when.items()}, row.effect,
-                            tuple(row.treatments), row.weight, row.reason, row.source_key)
+                RankingRule(
+                    row.id,
+                    {key: tuple(values) for key, values in row.when.items()},
+                    row.effect,
+                    tuple(row.treatments),
+                    row.weight,
+                    row.reason,
+                    row.source_key,
+                )
                 for row in session.execute(select(RankingRuleRow).order_by(RankingRuleRow.position)).scalars()
             )
             return Recommendation(questions, rules)
@@ -124,14 +133,18 @@ class KnowledgeRepository(UsesDatabase):
             levels = {row.level: row for row in session.execute(select(RedFlagLevelRow)).scalars()}
             if set(levels) != {"emergency", "urgent"}:
                 raise KnowledgeUnavailable("the knowledge base has not been seeded")
-            level = {name: RedFlagLevel(row.advice, row.source_key, tuple(phrases.get(name, ())))
-                     for name, row in levels.items()}
+            level = {
+                name: RedFlagLevel(row.advice, row.source_key, tuple(phrases.get(name, ())))
+                for name, row in levels.items()
+            }
             return RedFlags(level["emergency"], level["urgent"], tuple(phrases.get("personal", ())))
 
         return self._read(query)
 
     @staticmethod
-    def _facts(session: Session, topic: str, treatment_keys: List[Optional[str]]) -> Dict[Optional[str], List[FactInfo]]:
+    def _facts(
+        session: Session, topic: str, treatment_keys: List[Optional[str]]
+    ) -> Dict[Optional[str], List[FactInfo]]:
         statement = select(FactRow).where(FactRow.topic == topic)
         named = [key for key in treatment_keys if key is not None]
         if None in treatment_keys:

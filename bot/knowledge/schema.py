@@ -1,14 +1,20 @@
 """Reads and validates the knowledge file so that a clinic's typo fails loudly, naming the entry and field."""
+
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from bot.knowledge.opening_hours import WEEKDAYS, OpeningHours, describe_week, parse_periods
+
 GENERAL_GUIDANCE = "general_guidance"
 SEED_ARTICLE = "seed_article"
+# The clinic's details as replies show them; `hours` is the text made from `opening_hours`.
 CLINIC_FIELDS = ("name", "phone", "email", "address", "hours", "booking_url")
 REQUIRED_TOPICS = ("why_smaller_pores", "options", "dermatologist", "cost", "general_precautions")
 
@@ -50,10 +56,12 @@ class Clinic:
     address: str
     hours: str
     booking_url: str
+    # The structured week behind `hours`, from the knowledge file (the database keeps only the text).
+    opening_hours: Optional[OpeningHours] = None
 
     def template_values(self) -> Dict[str, str]:
         """Values for `{clinic_*}` placeholders (domain responses, channel messages)."""
-        return {f"clinic_{name}": value for name, value in vars(self).items()}
+        return {f"clinic_{name}": getattr(self, name) for name in CLINIC_FIELDS}
 
 
 @dataclass(frozen=True)
@@ -209,14 +217,43 @@ def parse_knowledge(text: str, where: str = "knowledge") -> KnowledgeBase:
         skin_types=skin_types,
         concerns=concerns,
         concepts=concepts,
-        recommendation=_recommendation(_mapping(root.get("recommendation"), "recommendation"), sources, treatments,
-                                       {"skin_types": skin_types, "concerns": concerns}),
+        recommendation=_recommendation(
+            _mapping(root.get("recommendation"), "recommendation"),
+            sources,
+            treatments,
+            {"skin_types": skin_types, "concerns": concerns},
+        ),
         red_flags=_red_flags(_mapping(root.get("red_flags"), "red_flags"), sources),
         screening=_screening(_mapping(root.get("screening"), "screening"), sources),
         raw_text=text,
     )
     _check_terms_unique(knowledge)
     return knowledge
+
+
+SAFETY_SECTIONS = ("sources", "red_flags", "screening")
+
+
+def safety_sections(text: str, where: str = "knowledge") -> str:
+    """The YAML of the sections the red-flag screening needs, cut from a knowledge file's text: what
+    a trained model keeps (bot/nlu/red_flag_guard.py), so that editing the clinic's hours or a
+    treatment's facts neither changes nor breaks the model's safety floor."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise KnowledgeError(where, f"is not valid YAML ({error})") from error
+    root = _mapping(data, where)
+    return yaml.safe_dump({key: root.get(key) for key in SAFETY_SECTIONS}, sort_keys=False, allow_unicode=True)
+
+
+def parse_safety_rules(text: str, where: str = "knowledge") -> Tuple[RedFlags, ScreeningRules]:
+    """The red flags and screening rules of `safety_sections` text, validated as in a whole file."""
+    root = _mapping(yaml.safe_load(text), where)
+    sources = _sources(_mapping(root.get("sources"), f"{where}: sources"))
+    return (
+        _red_flags(_mapping(root.get("red_flags"), "red_flags"), sources),
+        _screening(_mapping(root.get("screening"), "screening"), sources),
+    )
 
 
 def _mapping(value: Any, where: str) -> Dict[str, Any]:
@@ -254,7 +291,55 @@ def _sources(entries: Mapping[str, Any]) -> Dict[str, Source]:
 
 
 def _clinic(entry: Mapping[str, Any]) -> Clinic:
-    return Clinic(**{name: _text(entry, name, "clinic") for name in CLINIC_FIELDS})
+    opening_hours = _opening_hours(entry)
+    texts = {name: _text(entry, name, "clinic") for name in CLINIC_FIELDS if name != "hours"}
+    return Clinic(**texts, hours=describe_week(opening_hours), opening_hours=opening_hours)
+
+
+def _opening_hours(entry: Mapping[str, Any]) -> OpeningHours:
+    """`time_zone` (an IANA name), `hours` (weekday -> "9:00-17:00", several periods separated by
+    commas; a day left out is closed) and the optional `closed_on` (dates, YYYY-MM-DD)."""
+    zone_name = _text(entry, "time_zone", "clinic")
+    try:
+        ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise KnowledgeError(
+            "clinic.time_zone",
+            f"unknown time zone '{zone_name}': use an IANA name such as Europe/London "
+            "(and install the tzdata package where the system has no zone files)",
+        ) from error
+    days = entry.get("hours")
+    if not isinstance(days, dict) or not days:
+        raise KnowledgeError("clinic.hours", 'must map weekdays to opening times, e.g. monday: "9:00-17:00"')
+    week = {}
+    for day, periods in days.items():
+        where = f"clinic.hours.{day}"
+        if str(day).lower() not in WEEKDAYS:
+            raise KnowledgeError(where, f"is not a weekday (one of {', '.join(WEEKDAYS)})")
+        if not isinstance(periods, str) or not periods.strip():
+            raise KnowledgeError(where, 'must be opening times such as "9:00-17:00" (leave a closed day out)')
+        try:
+            week[WEEKDAYS.index(str(day).lower())] = parse_periods(periods)
+        except ValueError as error:
+            raise KnowledgeError(where, str(error)) from None
+    return OpeningHours(zone_name, week, _closed_on(entry.get("closed_on")))
+
+
+def _closed_on(value: Any) -> frozenset:
+    if value is None:
+        return frozenset()
+    if not isinstance(value, list):
+        raise KnowledgeError("clinic.closed_on", "must be a list of dates (YYYY-MM-DD)")
+    dates = set()
+    for index, item in enumerate(value):
+        if isinstance(item, datetime.date) and not isinstance(item, datetime.datetime):
+            dates.add(item)
+            continue
+        try:
+            dates.add(datetime.date.fromisoformat(str(item).strip()))
+        except ValueError:
+            raise KnowledgeError(f"clinic.closed_on[{index}]", f"'{item}' is not a date (YYYY-MM-DD)") from None
+    return frozenset(dates)
 
 
 def _facts(value: Any, where: str, sources: Mapping[str, Source]) -> Tuple[Fact, ...]:
@@ -269,7 +354,9 @@ def _facts(value: Any, where: str, sources: Mapping[str, Source]) -> Tuple[Fact,
             raise KnowledgeError(f"{fact_where}.source", f"unknown source '{source}'")
         quote = entry.get("quote")
         if source != GENERAL_GUIDANCE and not (isinstance(quote, str) and quote.strip()):
-            raise KnowledgeError(f"{fact_where}.quote", "a fact from a source other than general guidance needs a quote")
+            raise KnowledgeError(
+                f"{fact_where}.quote", "a fact from a source other than general guidance needs a quote"
+            )
         facts.append(Fact(_text(entry, "text", fact_where), source, quote.strip() if quote else None))
     return tuple(facts)
 
@@ -336,8 +423,12 @@ def _concepts(value: Any, topics: Mapping[str, Tuple[Fact, ...]]) -> Dict[str, T
 RULE_EFFECTS = ("see_doctor_first", "avoid", "prefer")
 
 
-def _recommendation(entry: Mapping[str, Any], sources: Mapping[str, Source], treatments: Mapping[str, Treatment],
-                    vocabularies: Mapping[str, Mapping[str, Tuple[str, ...]]]) -> Recommendation:
+def _recommendation(
+    entry: Mapping[str, Any],
+    sources: Mapping[str, Source],
+    treatments: Mapping[str, Treatment],
+    vocabularies: Mapping[str, Mapping[str, Tuple[str, ...]]],
+) -> Recommendation:
     questions = {
         key: _question(key, question, vocabularies)
         for key, question in _mapping(entry.get("questions"), "recommendation.questions").items()
@@ -345,8 +436,10 @@ def _recommendation(entry: Mapping[str, Any], sources: Mapping[str, Source], tre
     rules = entry.get("rules")
     if not isinstance(rules, list) or not rules:
         raise KnowledgeError("recommendation.rules", "must be a non-empty list of rules")
-    parsed = tuple(_rule(rule, f"recommendation.rules[{index}]", questions, sources, treatments)
-                   for index, rule in enumerate(rules))
+    parsed = tuple(
+        _rule(rule, f"recommendation.rules[{index}]", questions, sources, treatments)
+        for index, rule in enumerate(rules)
+    )
     ids = [rule.id for rule in parsed]
     if len(set(ids)) != len(ids):
         raise KnowledgeError("recommendation.rules", "rule ids must be unique")
@@ -375,8 +468,13 @@ def _question(key: str, entry: Any, vocabularies: Mapping[str, Mapping[str, Tupl
     return Question(key, _text(entry, "prompt", where), titles, words)
 
 
-def _rule(entry: Any, where: str, questions: Mapping[str, Question], sources: Mapping[str, Source],
-          treatments: Mapping[str, Treatment]) -> RankingRule:
+def _rule(
+    entry: Any,
+    where: str,
+    questions: Mapping[str, Question],
+    sources: Mapping[str, Source],
+    treatments: Mapping[str, Treatment],
+) -> RankingRule:
     entry = _mapping(entry, where)
     when = {}
     for question, allowed in _mapping(entry.get("when"), f"{where}.when").items():
@@ -393,7 +491,9 @@ def _rule(entry: Any, where: str, questions: Mapping[str, Question], sources: Ma
     named = _terms(entry.get("treatments"), f"{where}.treatments")
     unknown = [key for key in named if key not in treatments]
     if unknown or (effect != "see_doctor_first" and not named):
-        raise KnowledgeError(f"{where}.treatments", f"must list known treatments (unknown: {', '.join(unknown) or 'none given'})")
+        raise KnowledgeError(
+            f"{where}.treatments", f"must list known treatments (unknown: {', '.join(unknown) or 'none given'})"
+        )
     weight = entry.get("weight", 0 if effect != "prefer" else None)
     if not isinstance(weight, int) or (effect == "prefer" and weight < 1):
         raise KnowledgeError(f"{where}.weight", "a prefer rule needs a whole-number weight of at least 1")
@@ -415,7 +515,9 @@ def _red_flags(entry: Mapping[str, Any], sources: Mapping[str, Source]) -> RedFl
             raise KnowledgeError(f"{where}.phrases", "must list at least one phrase")
         return RedFlagLevel(_text(item, "advice", where), source, phrases)
 
-    return RedFlags(level("emergency"), level("urgent"), _terms(entry.get("personal_markers"), "red_flags.personal_markers"))
+    return RedFlags(
+        level("emergency"), level("urgent"), _terms(entry.get("personal_markers"), "red_flags.personal_markers")
+    )
 
 
 def _combinations(value: Any, where: str) -> Tuple[Combination, ...]:

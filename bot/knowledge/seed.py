@@ -1,4 +1,5 @@
 """Writes a validated knowledge base into the database in one transaction."""
+
 from __future__ import annotations
 
 import hashlib
@@ -55,7 +56,9 @@ def seed_database(engine: Engine, knowledge: KnowledgeBase, force: bool = False)
                 session.flush()  # parents before children: the ORM has no relationships to order by
             session.add(KnowledgeVersion(id=1, checksum=digest))
             session.flush()
-    logger.info("Seeded knowledge base: %d treatments, %d facts.", len(knowledge.treatments), len(knowledge.all_facts()))
+    logger.info(
+        "Seeded knowledge base: %d treatments, %d facts.", len(knowledge.treatments), len(knowledge.all_facts())
+    )
     return True
 
 
@@ -69,34 +72,75 @@ def _row_groups(knowledge: KnowledgeBase) -> Iterator[List[object]]:
     """Rows to insert, in groups that only reference rows of earlier groups."""
     clinic = knowledge.clinic
     yield [
-        *(SourceRow(key=source.key, title=source.title, location=source.location)
-          for source in knowledge.sources.values()),
-        ClinicRow(id=1, name=clinic.name, phone=clinic.phone, email=clinic.email,
-                  address=clinic.address, hours=clinic.hours, booking_url=clinic.booking_url),
-        *(AspectRow(key=aspect.key, label=aspect.label, position=position)
-          for position, aspect in enumerate(knowledge.aspects.values())),
-        *(QuestionRow(key=question.key, prompt=question.prompt, position=position)
-          for position, question in enumerate(knowledge.recommendation.questions.values())),
+        *(
+            SourceRow(key=source.key, title=source.title, location=source.location)
+            for source in knowledge.sources.values()
+        ),
+        ClinicRow(
+            id=1,
+            name=clinic.name,
+            phone=clinic.phone,
+            email=clinic.email,
+            address=clinic.address,
+            hours=clinic.hours,
+            booking_url=clinic.booking_url,
+        ),
+        *(
+            AspectRow(key=aspect.key, label=aspect.label, position=position)
+            for position, aspect in enumerate(knowledge.aspects.values())
+        ),
+        *(
+            QuestionRow(key=question.key, prompt=question.prompt, position=position)
+            for position, question in enumerate(knowledge.recommendation.questions.values())
+        ),
     ]
-    yield [TreatmentRow(key=treatment.key, name=treatment.name, position=position)
-           for position, treatment in enumerate(knowledge.treatments.values())]
-    yield [TreatmentTermRow(term=term, treatment_key=treatment.key)
-           for treatment in knowledge.treatments.values()
-           for term in dict.fromkeys((treatment.key, *treatment.terms))]
-    yield [FactRow(topic=topic, treatment_key=treatment_key, position=position, text=fact.text,
-                   source_key=fact.source, quote=fact.quote, general_guidance=fact.source == GENERAL_GUIDANCE)
-           for topic, treatment_key, facts in _fact_groups(knowledge)
-           for position, fact in enumerate(facts)]
     yield [
-        *(AnswerRow(question_key=question.key, value=value, title=title, position=position,
-                    words=list(question.words.get(value, ())))
-          for question in knowledge.recommendation.questions.values()
-          for position, (value, title) in enumerate(question.answers.items())),
-        *(RankingRuleRow(id=rule.id, position=position, effect=rule.effect,
-                         when={key: list(values) for key, values in rule.when.items()},
-                         treatments=list(rule.treatments), weight=rule.weight, reason=rule.reason,
-                         source_key=rule.source)
-          for position, rule in enumerate(knowledge.recommendation.rules)),
+        TreatmentRow(key=treatment.key, name=treatment.name, position=position)
+        for position, treatment in enumerate(knowledge.treatments.values())
+    ]
+    yield [
+        TreatmentTermRow(term=term, treatment_key=treatment.key)
+        for treatment in knowledge.treatments.values()
+        for term in dict.fromkeys((treatment.key, *treatment.terms))
+    ]
+    yield [
+        FactRow(
+            topic=topic,
+            treatment_key=treatment_key,
+            position=position,
+            text=fact.text,
+            source_key=fact.source,
+            quote=fact.quote,
+            general_guidance=fact.source == GENERAL_GUIDANCE,
+        )
+        for topic, treatment_key, facts in _fact_groups(knowledge)
+        for position, fact in enumerate(facts)
+    ]
+    yield [
+        *(
+            AnswerRow(
+                question_key=question.key,
+                value=value,
+                title=title,
+                position=position,
+                words=list(question.words.get(value, ())),
+            )
+            for question in knowledge.recommendation.questions.values()
+            for position, (value, title) in enumerate(question.answers.items())
+        ),
+        *(
+            RankingRuleRow(
+                id=rule.id,
+                position=position,
+                effect=rule.effect,
+                when={key: list(values) for key, values in rule.when.items()},
+                treatments=list(rule.treatments),
+                weight=rule.weight,
+                reason=rule.reason,
+                source_key=rule.source,
+            )
+            for position, rule in enumerate(knowledge.recommendation.rules)
+        ),
         *_red_flag_rows(knowledge),
     ]
 
