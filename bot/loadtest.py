@@ -1,7 +1,11 @@
 """`make loadtest`: N simulated people talk to a running PoreGuide over REST at the same time, each
 for M turns of a realistic conversation (questions, follow-ups, a recommendation answered with its
 buttons), within an overall deadline. Prints throughput, latency percentiles and errors; exits
-non-zero if any turn failed. Loopback use only: it is a capacity check, not an attack tool."""
+non-zero if any turn failed. Loopback use only: it is a capacity check, not an attack tool.
+
+`--chaos` (`make loadtest CHAOS=1`) instead starts servers of its own and kills some of them during
+the run: see `bot.loadtest_chaos`. The failover sending it needs lives here, next to `send`."""
+
 from __future__ import annotations
 
 import argparse
@@ -21,6 +25,7 @@ import aiohttp
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 TECHNICAL_PROBLEM = "technical problem"  # in every "could not answer" reply (channel guard, domain)
+TECHNICAL_PROBLEM_REPLY = "technical-problem reply"  # what a turn answered that way counts as
 
 
 @dataclass(frozen=True)
@@ -36,14 +41,46 @@ Step = Union[str, Click]
 
 # Conversations people have with PoreGuide; each simulated person repeats one until its turns are used.
 SCRIPTS: List[List[Step]] = [
-    ["hi", "what is microneedling?", "how long is recovery after microneedling?", "and laser?",
-     "any side effects?", "which can i do at home", "how much does it cost?", "thanks", "bye"],
-    ["which treatment is right for me?", Click(), Click(), Click(), Click(), Click(["None of these"]),
-     Click(["No, thanks"], "no thanks"), "thank you"],
-    ["why do pores get bigger?", "compare microneedling and laser resurfacing", "which has the least downtime?",
-     "who does exfoliation?", "are you a bot?", "what can you do?", "how do i contact the clinic?"],
-    ["i have oily skin with blackheads, what should I try?", Click(), "wait, what is microneedling?",
-     Click(), Click(), Click(["None of these"]), Click(["No, thanks"], "no thanks"), "goodbye"],
+    [
+        "hi",
+        "what is microneedling?",
+        "how long is recovery after microneedling?",
+        "and laser?",
+        "any side effects?",
+        "which can i do at home",
+        "how much does it cost?",
+        "thanks",
+        "bye",
+    ],
+    [
+        "which treatment is right for me?",
+        Click(),
+        Click(),
+        Click(),
+        Click(),
+        Click(["None of these"]),
+        Click(["No, thanks"], "no thanks"),
+        "thank you",
+    ],
+    [
+        "why do pores get bigger?",
+        "compare microneedling and laser resurfacing",
+        "which has the least downtime?",
+        "who does exfoliation?",
+        "are you a bot?",
+        "what can you do?",
+        "how do i contact the clinic?",
+    ],
+    [
+        "i have oily skin with blackheads, what should I try?",
+        Click(),
+        "wait, what is microneedling?",
+        Click(),
+        Click(),
+        Click(["None of these"]),
+        Click(["No, thanks"], "no thanks"),
+        "goodbye",
+    ],
 ]
 
 
@@ -51,6 +88,7 @@ SCRIPTS: List[List[Step]] = [
 class Turn:
     latency: float
     error: Optional[str] = None
+    attempts: int = 1  # requests it took: more than one when a server was down and another was tried
 
 
 @dataclass
@@ -74,12 +112,16 @@ class LoadReport:
     def summary(self) -> Dict[str, Any]:
         latencies = sorted(turn.latency for turn in self.turns if turn.error is None)
         return {
-            "users": self.users, "turns_per_user": self.turns_per_user, "planned_turns": self.planned,
-            "completed_turns": len(self.turns), "wall_seconds": round(self.wall_seconds, 2),
+            "users": self.users,
+            "turns_per_user": self.turns_per_user,
+            "planned_turns": self.planned,
+            "completed_turns": len(self.turns),
+            "wall_seconds": round(self.wall_seconds, 2),
             "throughput_per_second": round(len(self.turns) / self.wall_seconds, 2) if self.wall_seconds else 0.0,
             **{f"p{q}_ms": round(percentile(latencies, q) * 1000) for q in (50, 95, 99)},
             "max_ms": round(latencies[-1] * 1000) if latencies else 0,
-            "errors": sum(self.errors().values()), "errors_by_kind": self.errors(),
+            "errors": sum(self.errors().values()),
+            "errors_by_kind": self.errors(),
         }
 
 
@@ -105,23 +147,86 @@ def reply_problem(replies: Any) -> Optional[str]:
     if not isinstance(replies, list) or not any(reply.get("text") for reply in replies):
         return "empty reply"
     if any(TECHNICAL_PROBLEM in str(reply.get("text", "")).lower() for reply in replies):
-        return "technical-problem reply"
+        return TECHNICAL_PROBLEM_REPLY
     return None
 
 
-async def send(session: aiohttp.ClientSession, url: str, sender: str, message: str) -> Tuple[Turn, List[Dict[str, Any]]]:
-    started = time.monotonic()
+async def post_message(
+    session: aiohttp.ClientSession, url: str, sender: str, message: str, timeout: Optional[float] = None
+) -> Tuple[Optional[str], List[Dict[str, Any]]]:
+    """One REST request: (None, replies), or (why it failed, []) for an HTTP error, a timeout or a
+    connection problem. `timeout` (s) overrides the session's."""
+    request_timeout = aiohttp.ClientTimeout(total=timeout) if timeout is not None else None
     try:
-        async with session.post(url, json={"sender": sender, "message": message}) as response:
+        async with session.post(url, json={"sender": sender, "message": message}, timeout=request_timeout) as response:
             if response.status != 200:
-                return Turn(time.monotonic() - started, f"HTTP {response.status}"), []
+                return f"HTTP {response.status}", []
             replies = await response.json(content_type=None)
     except asyncio.TimeoutError:
-        return Turn(time.monotonic() - started, "timeout"), []
+        return "timeout", []
     except (aiohttp.ClientError, ValueError) as error:
-        return Turn(time.monotonic() - started, type(error).__name__), []
-    turn = Turn(time.monotonic() - started, reply_problem(replies))
-    return turn, [button for reply in replies for button in reply.get("buttons") or []]
+        return type(error).__name__, []
+    return None, replies if isinstance(replies, list) else []
+
+
+def reply_buttons(replies: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    return [button for reply in replies for button in reply.get("buttons") or []]
+
+
+async def send(
+    session: aiohttp.ClientSession, url: str, sender: str, message: str
+) -> Tuple[Turn, List[Dict[str, Any]]]:
+    started = time.monotonic()
+    error, replies = await post_message(session, url, sender, message)
+    if error:
+        return Turn(time.monotonic() - started, error), []
+    return Turn(time.monotonic() - started, reply_problem(replies)), reply_buttons(replies)
+
+
+def worth_another_server(error: str) -> bool:
+    """A refused or dropped connection, or a 5xx: the server is down or dying, so another one
+    may answer. A timeout is not: the budget is spent, and the message may still be handled."""
+    return error != "timeout" and not error.startswith("HTTP 4")
+
+
+async def send_with_failover(
+    session: aiohttp.ClientSession,
+    urls: Sequence[str],
+    first: int,
+    sender: str,
+    message: str,
+    budget: float,
+    pause: float = 0.1,
+    in_flight: Optional[Counter] = None,
+) -> Tuple[Turn, List[Dict[str, Any]]]:
+    """Send to `urls[first]`, and on a refused or dropped connection to the next server, round
+    and round, until one answers or `budget` seconds from the first try are spent (as a load
+    balancer in front of several Rasa servers does). The Turn's latency covers every attempt.
+    `in_flight` counts the requests under way per URL (the chaos run kills a server mid-request)."""
+    started = time.monotonic()
+    attempts, index = 0, first
+    error: Optional[str] = "timeout"
+    while True:
+        remaining = budget - (time.monotonic() - started)
+        if remaining <= 0:
+            break
+        attempts += 1
+        url = urls[index % len(urls)]
+        if in_flight is not None:
+            in_flight[url] += 1
+        try:
+            error, replies = await post_message(session, url, sender, message, timeout=remaining)
+        finally:
+            if in_flight is not None:
+                in_flight[url] -= 1
+        if error is None:
+            return Turn(time.monotonic() - started, reply_problem(replies), attempts), replies
+        if not worth_another_server(error):
+            break
+        index += 1
+        if index % len(urls) == first % len(urls):  # every server refused: wait a moment before the next round
+            await asyncio.sleep(min(pause, max(0.0, budget - (time.monotonic() - started))))
+    return Turn(time.monotonic() - started, f"no reply within {budget:g} s ({error})", max(attempts, 1)), []
 
 
 async def simulate_user(session: aiohttp.ClientSession, url: str, index: int, turns: int, report: LoadReport) -> None:
@@ -163,16 +268,23 @@ def format_summary(summary: Dict[str, Any]) -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.loadtest", description=__doc__)
+    from bot import loadtest_chaos  # its servers and databases are needed only with --chaos
+
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.loadtest", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--url", default="http://127.0.0.1:5005", help="base URL of a running `make serve`")
     parser.add_argument("--users", type=int, default=50, help="simulated people talking at the same time")
     parser.add_argument("--turns", type=int, default=20, help="messages each person sends")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds one reply may take")
     parser.add_argument("--deadline", type=float, default=900.0, help="seconds for the whole run")
     parser.add_argument("--json", type=Path, help="also write the numbers to this file")
+    loadtest_chaos.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.users < 1 or args.turns < 1:
         parser.error("--users and --turns must be at least 1")
+    if args.chaos:
+        return loadtest_chaos.run(args)
     if urlsplit(args.url).hostname not in LOOPBACK_HOSTS:
         parser.error(f"--url must be on this machine ({', '.join(LOOPBACK_HOSTS)})")
     report = asyncio.run(run_load(args.url, args.users, args.turns, args.timeout, args.deadline))

@@ -1,4 +1,5 @@
 """`make loadtest` drives real conversations and reports honest numbers: every failed turn counts."""
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,10 @@ def test_percentile_is_nearest_rank():
 def test_replies_that_count_as_errors():
     assert loadtest.reply_problem([]) == "empty reply"
     assert loadtest.reply_problem([{"image": "x.png"}]) == "empty reply"
-    assert loadtest.reply_problem([{"text": "Sorry, I'm having a technical problem and can't answer"}]) == \
-        "technical-problem reply"
+    assert (
+        loadtest.reply_problem([{"text": "Sorry, I'm having a technical problem and can't answer"}])
+        == "technical-problem reply"
+    )
     assert loadtest.reply_problem([{"text": "Microneedling is a procedure..."}]) is None
 
 
@@ -50,9 +53,27 @@ def test_a_server_that_is_not_there_is_all_errors_and_exit_code_1(capsys):
 @pytest.mark.slow
 def test_small_load_against_the_real_servers(bot_url, tmp_path):
     stats_file = tmp_path / "stats.json"
-    result = subprocess.run([sys.executable, "-m", "bot.loadtest", "--url", bot_url, "--users", "3", "--turns", "3",
-                             "--deadline", "300", "--json", str(stats_file)],
-                            cwd=settings.PROJECT_ROOT, capture_output=True, text=True, timeout=400)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot.loadtest",
+            "--url",
+            bot_url,
+            "--users",
+            "3",
+            "--turns",
+            "3",
+            "--deadline",
+            "300",
+            "--json",
+            str(stats_file),
+        ],
+        cwd=settings.PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
     assert "throughput:" in result.stdout and "p99" in result.stdout
     stats = json.loads(stats_file.read_text())
