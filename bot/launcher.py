@@ -8,7 +8,14 @@ SIGKILL) is started again after a pause that doubles with each restart in a row 
 back to 1 s once it has run for a minute), and every death and restart is logged, on the
 launcher's output and in the server's own log. Meanwhile the Rasa server's /health says which one
 is down (HTTP 503). The tests' `action_server()` / `rasa_server()` blocks stay unsupervised: they
-kill servers on purpose."""
+kill servers on purpose.
+
+The two servers run on different Pythons (issue 19): the Rasa server on this interpreter (the
+Rasa venv, Python 3.10, which Rasa 3.6 cannot leave), the action server, which holds the
+database and the personal data, on `action_python()`: the action venv that `make setup` builds
+on Python 3.11-3.13, else this interpreter on a machine without one.
+`python -m bot.launcher actions` runs the action server alone in the foreground (`make actions`)."""
+
 from __future__ import annotations
 
 import argparse
@@ -26,7 +33,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Callable, ContextManager, Dict, Iterator, List, Optional
+from typing import Callable, ContextManager, Dict, Iterator, List, NoReturn, Optional
 from urllib.parse import urlsplit, urlunsplit
 
 import yaml
@@ -37,6 +44,8 @@ from bot.security.rasa_api import status_lines
 
 LOCALHOST = "127.0.0.1"
 LOG_DIR = settings.VAR_DIR / "log"
+ACTION_VENV = settings.PROJECT_ROOT / ".venv-actions"
+ACTION_PYTHON_ENV = "POREGUIDE_ACTION_PYTHON"  # another interpreter for the action server, e.g. to compare
 RESTART_FIRST_DELAY_ENV = "POREGUIDE_RESTART_DELAY"  # seconds before the first restart (default 1)
 RESTART_FIRST_DELAY = 1.0
 RESTART_MAX_DELAY = 30.0
@@ -51,6 +60,38 @@ def rasa_executable() -> str:
     return str(Path(sys.executable).with_name("rasa"))
 
 
+def action_python() -> str:
+    """The interpreter that runs the action server: `POREGUIDE_ACTION_PYTHON` if set, else the
+    action venv once `make setup` completed it (scripts/action-venv.sh marks it `.installed`),
+    else this interpreter, whose venv has rasa-sdk 3.6 too (a machine without Python 3.11+)."""
+    chosen = os.environ.get(ACTION_PYTHON_ENV, "").strip()
+    if chosen:
+        return chosen
+    venv_python = ACTION_VENV / "bin" / "python"
+    if (ACTION_VENV / ".installed").exists() and os.access(venv_python, os.X_OK):
+        return str(venv_python)
+    return sys.executable
+
+
+def python_version(python: str) -> str:
+    """`python`'s version, e.g. "3.13.0", for the launcher's messages ("?" if it does not run)."""
+    try:
+        result = subprocess.run(
+            [python, "-c", "import platform; print(platform.python_version())"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+    return result.stdout.strip() or "?"
+
+
+def action_server_command(port: int, python: Optional[str] = None) -> List[str]:
+    """rasa-sdk's own entry point (what `rasa run actions` calls), so no Rasa is needed to run it."""
+    return [python or action_python(), "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
+
+
 @functools.lru_cache(maxsize=1)
 def action_token() -> str:
     """The secret Rasa shows the action server: `ACTION_SERVER_TOKEN`, else a random one made
@@ -58,13 +99,21 @@ def action_token() -> str:
     return os.environ.get(TOKEN_ENV, "").strip() or secrets.token_urlsafe(32)
 
 
-def process_environment() -> Dict[str, str]:
+def server_environment() -> Dict[str, str]:
+    """What both servers get: this environment, the shared token, no telemetry."""
     env = dict(os.environ)
     env[TOKEN_ENV] = action_token()
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
-    env.setdefault("PYTHONWARNINGS", "ignore")  # library deprecation notices are noise for a chat user
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")  # nothing leaves the machine
+    return env
+
+
+def process_environment() -> Dict[str, str]:
+    """The Rasa processes' environment. The action server's (`server_environment`) keeps Python's
+    warnings: the one it is known to give for no reason is filtered in `bot.action_server`."""
+    env = server_environment()
+    env.setdefault("PYTHONWARNINGS", "ignore")  # Rasa's and TensorFlow's deprecation notices: noise to a chat user
     return env
 
 
@@ -77,8 +126,9 @@ def free_ports(count: int) -> List[int]:
         return [sock.getsockname()[1] for sock in sockets]
 
 
-def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float,
-                       cancelled: Callable[[], bool] = lambda: False) -> bool:
+def wait_until_healthy(
+    url: str, process: subprocess.Popen, timeout: float, cancelled: Callable[[], bool] = lambda: False
+) -> bool:
     """Poll `url` until it answers 200; False if the process died, time ran out or `cancelled()`."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -94,6 +144,14 @@ def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float,
     return False
 
 
+def end_group(process: subprocess.Popen) -> None:
+    """SIGKILL whatever is left in the process group of `process` (a server started by `launch`).
+    A server that stops normally leaves nothing; one that died abruptly may leave helpers behind,
+    such as the multiprocessing manager and resource tracker of rasa-sdk 3.21's Sanic."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+
+
 def stop(process: subprocess.Popen, grace: float = 10.0) -> None:
     if process.poll() is None:
         process.terminate()
@@ -102,13 +160,17 @@ def stop(process: subprocess.Popen, grace: float = 10.0) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+    end_group(process)
 
 
 def launch(command: List[str], env: Dict[str, str], log_path: Path) -> subprocess.Popen:
-    """Start `command` in the project directory with its output appended to `log_path`."""
+    """Start `command` in the project directory with its output appended to `log_path`, in a
+    process group of its own (`end_group`), which also keeps a terminal's Ctrl-C for the launcher."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
-        return subprocess.Popen(command, cwd=settings.PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            command, cwd=settings.PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
 
 @contextlib.contextmanager
@@ -139,9 +201,18 @@ class Supervisor:
     seconds. `stop()` ends the watch and the process. Restarts never give up: a server that cannot
     start keeps being tried, less and less often, and each try is logged."""
 
-    def __init__(self, name: str, command: List[str], env: Dict[str, str], log_path: Path, health_url: str,
-                 timeout: float, first_delay: Optional[float] = None, max_delay: float = RESTART_MAX_DELAY,
-                 stable_after: float = STABLE_AFTER_SECONDS) -> None:
+    def __init__(
+        self,
+        name: str,
+        command: List[str],
+        env: Dict[str, str],
+        log_path: Path,
+        health_url: str,
+        timeout: float,
+        first_delay: Optional[float] = None,
+        max_delay: float = RESTART_MAX_DELAY,
+        stable_after: float = STABLE_AFTER_SECONDS,
+    ) -> None:
         self.name, self.command, self.env = name, command, env
         self.log_path, self.health_url, self.timeout = log_path, health_url, timeout
         self.first_delay = first_restart_delay() if first_delay is None else first_delay
@@ -175,7 +246,9 @@ class Supervisor:
             self._note(logging.INFO, f"The {self.name} is running (pid {process.pid}).")
             return process
         if not self._stopping.is_set():
-            self._note(logging.ERROR, f"The {self.name} did not become healthy ({self.health_url}); see {self.log_path}")
+            self._note(
+                logging.ERROR, f"The {self.name} did not become healthy ({self.health_url}); see {self.log_path}"
+            )
         stop(process)
         return None
 
@@ -196,9 +269,14 @@ class Supervisor:
             if time.monotonic() - started >= self.stable_after:
                 delay = self.first_delay
             code = process.returncode if process is not None else None
+            if process is not None:
+                end_group(process)
             self.restarts += 1
-            self._note(logging.ERROR, f"The {self.name} stopped unexpectedly (exit status {code}); "
-                                      f"restarting it in {delay:.1f} s (restart {self.restarts}).")
+            self._note(
+                logging.ERROR,
+                f"The {self.name} stopped unexpectedly (exit status {code}); "
+                f"restarting it in {delay:.1f} s (restart {self.restarts}).",
+            )
             if self._stopping.wait(delay):
                 return
             delay = min(delay * 2, self.max_delay)
@@ -224,19 +302,24 @@ def supervised(supervisor: Supervisor) -> Iterator[Supervisor]:
         supervisor.stop()
 
 
-def _action_server_command(port: int, extra_env: Optional[Dict[str, str]]) -> tuple:
-    env = {**process_environment(), **(extra_env or {})}
+def _action_server_command(port: int, extra_env: Optional[Dict[str, str]], python: Optional[str] = None) -> tuple:
+    env = {**server_environment(), **(extra_env or {})}
     env["SANIC_HOST"] = LOCALHOST
-    return [rasa_executable(), "run", "actions", "--port", str(port)], env, f"http://{LOCALHOST}:{port}/health"
+    return action_server_command(port, python), env, f"http://{LOCALHOST}:{port}/health"
 
 
 def action_server(
-    port: int, log_path: Path, timeout: float = 90.0, extra_env: Optional[Dict[str, str]] = None
+    port: int,
+    log_path: Path,
+    timeout: float = 90.0,
+    extra_env: Optional[Dict[str, str]] = None,
+    python: Optional[str] = None,
 ) -> ContextManager[subprocess.Popen]:
-    """`rasa run actions` on 127.0.0.1:`port` for the duration of a `with` block, answering only
+    """The action server on 127.0.0.1:`port` for the duration of a `with` block, answering only
     callers with the launcher's token; `extra_env` (e.g. another DATABASE_URL) goes to the
-    action server only. Not restarted if it dies (see `supervised_action_server`)."""
-    command, env, health_url = _action_server_command(port, extra_env)
+    action server only; `python` overrides `action_python()`. Not restarted if it dies (see
+    `supervised_action_server`)."""
+    command, env, health_url = _action_server_command(port, extra_env, python)
     return managed_process("action server", command, env, log_path, health_url, timeout)
 
 
@@ -265,24 +348,59 @@ def rasa_server(
     return managed_process("Rasa server", command, env, log_path, health_url, timeout)
 
 
-def _rasa_server_command(port: int, endpoints: Path, credentials: Optional[Path], model: Optional[Path],
-                         extra_env: Optional[Dict[str, str]], interface: str) -> tuple:
+def _rasa_server_command(
+    port: int,
+    endpoints: Path,
+    credentials: Optional[Path],
+    model: Optional[Path],
+    extra_env: Optional[Dict[str, str]],
+    interface: str,
+) -> tuple:
     command = [
-        sys.executable, "-m", "bot.security.rasa_run", "run", "--interface", interface, "--port", str(port),
-        "--endpoints", str(endpoints),
-        "--credentials", str(credentials or settings.PROJECT_ROOT / "credentials.yml"),
-        "--model", str(model or settings.PROJECT_ROOT / "models"),
+        sys.executable,
+        "-m",
+        "bot.security.rasa_run",
+        "run",
+        "--interface",
+        interface,
+        "--port",
+        str(port),
+        "--endpoints",
+        str(endpoints),
+        "--credentials",
+        str(credentials or settings.PROJECT_ROOT / "credentials.yml"),
+        "--model",
+        str(model or settings.PROJECT_ROOT / "models"),
     ]
     env = {**process_environment(), **(extra_env or {})}
     health_host = LOCALHOST if interface == "0.0.0.0" else interface
     return command, env, f"http://{health_host}:{port}/"
 
 
-def supervised_rasa_server(port: int, log_path: Path, endpoints: Path, timeout: float = 180.0,
-                           interface: str = LOCALHOST) -> ContextManager[Supervisor]:
+def supervised_rasa_server(
+    port: int, log_path: Path, endpoints: Path, timeout: float = 180.0, interface: str = LOCALHOST
+) -> ContextManager[Supervisor]:
     """`rasa_server` with the committed credentials and models, restarted with backoff whenever it dies."""
     command, env, health_url = _rasa_server_command(port, endpoints, None, None, None, interface)
     return supervised(Supervisor("Rasa server", command, env, log_path, health_url, timeout))
+
+
+def supervised_staff_page(log_path: Path, timeout: float = 60.0) -> ContextManager[Supervisor]:
+    """The staff web page (`bot.staff_page`) on STAFF_INTERFACE:STAFF_PORT (127.0.0.1:5006), on the
+    Rasa venv's interpreter (the action server's venv has no aiohttp or argon2), restarted if it dies."""
+    from bot.staff_page.config import StaffPageConfigError, StaffPageSettings
+
+    try:
+        page = StaffPageSettings.from_env(os.environ)
+    except StaffPageConfigError as error:
+        raise RuntimeError(f"staff page: {error}") from error
+    health_host = LOCALHOST if page.interface == "0.0.0.0" else page.interface
+    command = [sys.executable, "-m", "bot.staff_page", "serve"]
+    return supervised(
+        Supervisor(
+            "staff page", command, server_environment(), log_path, f"http://{health_host}:{page.port}/health", timeout
+        )
+    )
 
 
 def endpoints_file(action_port: int, directory: Path = settings.VAR_DIR) -> Path:
@@ -306,14 +424,30 @@ def log_dir() -> Path:
     return Path(os.environ.get("POREGUIDE_LOG_DIR", "").strip() or LOG_DIR)
 
 
+def action_server_description(action_port: int) -> str:
+    python = action_python()
+    return f"{LOCALHOST}:{action_port}, Python {python_version(python)} ({python})"
+
+
 def chat(action_port: int, rasa_port: int, extra_args: Optional[List[str]] = None) -> int:
     log_path = log_dir() / "actions.log"
-    print(f"Starting the action server on {LOCALHOST}:{action_port} (log: {log_path})...")
+    print(f"Starting the action server on {action_server_description(action_port)}; log: {log_path}...")
     try:
         with supervised_action_server(action_port, log_path):
-            print("Starting PoreGuide. Type your questions; type /stop or press Ctrl-D to leave.")
-            command = [rasa_executable(), "shell", "--interface", LOCALHOST, "--port", str(rasa_port),
-                       "--endpoints", str(endpoints_file(action_port)), *(extra_args or [])]
+            print("Starting PoreGuide. Type your questions (or a button's number); /stop or Ctrl-D leaves.")
+            # `rasa shell` with numbered buttons and without library notices (bot/shell.py).
+            command = [
+                sys.executable,
+                "-m",
+                "bot.shell",
+                "--interface",
+                LOCALHOST,
+                "--port",
+                str(rasa_port),
+                "--endpoints",
+                str(endpoints_file(action_port)),
+                *(extra_args or []),
+            ]
             with contextlib.suppress(KeyboardInterrupt):
                 return subprocess.call(command, cwd=settings.PROJECT_ROOT, env=process_environment())
             return 0
@@ -349,15 +483,21 @@ def serve(action_port: int, rasa_port: int, interface: str) -> int:
     host = "localhost" if interface in (LOCALHOST, "0.0.0.0") else interface
     try:
         with supervised_action_server(action_port, log_dir() / "actions.log"):
-            print(f"Action server on {LOCALHOST}:{action_port}. Starting the Rasa server (about 20 s)...")
-            with supervised_rasa_server(rasa_port, log_dir() / "rasa.log", endpoints_file(action_port),
-                                        interface=interface):
+            print(
+                f"Action server on {action_server_description(action_port)}. Starting the Rasa server (about 20 s)..."
+            )
+            with supervised_rasa_server(
+                rasa_port, log_dir() / "rasa.log", endpoints_file(action_port), interface=interface
+            ), supervised_staff_page(log_dir() / "staff.log") as staff_page:
                 print(f"PoreGuide is running. Website demo page: http://{host}:{rasa_port}/chat")
+                print(
+                    f"  Staff page: {staff_page.health_url.rsplit('/health', 1)[0]}/ (staff accounts: "
+                    "python -m bot.staff_page add-user NAME)"
+                )
                 print(f"  REST: http://{host}:{rasa_port}/webhooks/rest/webhook")
                 print(f"  Website socket.io: http://{host}:{rasa_port}/socket.io")
                 print("\n".join(channel_status() + status_lines(os.environ)))
-                print(f"Logs: {log_dir()}/. Both servers are restarted if they stop. Press Ctrl-C to stop.",
-                      flush=True)
+                print(f"Logs: {log_dir()}/. The servers are restarted if they stop. Press Ctrl-C to stop.", flush=True)
                 with contextlib.suppress(KeyboardInterrupt):
                     while True:
                         time.sleep(1)
@@ -369,24 +509,45 @@ def serve(action_port: int, rasa_port: int, interface: str) -> int:
         print("PoreGuide stopped.")
 
 
-def _exit_on_sigterm(signum: int, frame: object) -> None:
+def run_actions(action_port: int) -> NoReturn:
+    """The action server alone in the foreground (`make actions`): this process becomes it (exec),
+    so Ctrl-C and the exit status are its own. Loopback only; it checks the token only when
+    ACTION_SERVER_TOKEN is set, as plain `rasa run actions` next to a `rasa shell` expects."""
+    command = action_server_command(action_port)
+    print(f"Action server on {action_server_description(action_port)}", flush=True)
+    os.chdir(settings.PROJECT_ROOT)
+    os.execve(command[0], command, {**os.environ, "SANIC_HOST": LOCALHOST})
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)  # unwinds the `with` blocks, so no server is left behind
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    # SIGTERM (a supervisor) and SIGHUP (the terminal of `make chat`/`make serve` closed) stop every
+    # server started here, as Ctrl-C does; the servers run in their own process groups and never
+    # see the terminal's hang-up themselves.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
+    signal.signal(signal.SIGHUP, _exit_on_signal)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s launcher %(levelname)s %(message)s")
     parser = argparse.ArgumentParser(prog="python -m bot.launcher", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     chat_parser = sub.add_parser("chat", help="action server + rasa shell")
     serve_parser = sub.add_parser("serve", help="action server + Rasa server with all channels, foreground")
-    for sub_parser in (chat_parser, serve_parser):
+    actions_parser = sub.add_parser("actions", help="the action server alone, foreground")
+    for sub_parser in (chat_parser, serve_parser, actions_parser):
         sub_parser.add_argument("--action-port", type=int, default=int(os.environ.get("ACTION_PORT", "5055")))
+    for sub_parser in (chat_parser, serve_parser):
         sub_parser.add_argument("--rasa-port", type=int, default=int(os.environ.get("RASA_PORT", "5005")))
-    serve_parser.add_argument("--interface", default=os.environ.get("RASA_INTERFACE", LOCALHOST),
-                              help="address the Rasa server listens on (0.0.0.0 to be reachable from outside)")
+    serve_parser.add_argument(
+        "--interface",
+        default=os.environ.get("RASA_INTERFACE", LOCALHOST),
+        help="address the Rasa server listens on (0.0.0.0 to be reachable from outside)",
+    )
     args, extra = parser.parse_known_args(argv)
     load_dotenv()
+    if args.command == "actions":
+        run_actions(args.action_port)
     if args.command == "serve":
         return serve(args.action_port, args.rasa_port, args.interface)
     return chat(args.action_port, args.rasa_port, extra)

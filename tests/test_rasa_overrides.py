@@ -1,6 +1,7 @@
 """PoreGuide's overrides of Rasa internals (bot/rasa_overrides/): each one still does its job, and
 the Rasa code it replaces or leans on is exactly the code that was read for it. A Rasa upgrade that
 changes that code fails here, so the override is re-checked (and perhaps dropped) on purpose."""
+
 from __future__ import annotations
 
 import asyncio
@@ -36,29 +37,44 @@ DOMAIN = Domain.load(str(settings.PROJECT_ROOT / "domain.yml"))
 # sha256 of inspect.getsource(...) of the Rasa 3.6.21 code each override was written against.
 LEANS_ON = {
     "SQLTrackerStore.session_scope": (
-        SQLTrackerStore.session_scope, "6775e1ede3ec8d2d1ba466d06c850b44201630347ccde7f91c33d3c1a2554818"),
-    "ensure_schema_exists": (
-        ensure_schema_exists, "deb85efe22aad4a510c15eca788fd4f10b45ee7912f70591f4c2626e82fefe22"),
+        SQLTrackerStore.session_scope,
+        "6775e1ede3ec8d2d1ba466d06c850b44201630347ccde7f91c33d3c1a2554818",
+    ),
+    "ensure_schema_exists": (ensure_schema_exists, "deb85efe22aad4a510c15eca788fd4f10b45ee7912f70591f4c2626e82fefe22"),
     "YAMLStoryReader.unpack_regex_message": (
-        YAMLStoryReader.unpack_regex_message, "bf81f8a66c2c3e526dd4eba42de36f716b7c5f9fafbe91ece460bcb6e157fa91"),
+        YAMLStoryReader.unpack_regex_message,
+        "bf81f8a66c2c3e526dd4eba42de36f716b7c5f9fafbe91ece460bcb6e157fa91",
+    ),
     "YAMLStoryReader._intent_name_from_regex_match": (
         YAMLStoryReader._intent_name_from_regex_match,
-        "617b7899c40ac0c8ef2486445f94993b85c65a71542fc2943c96d6bfdcf734c5"),
+        "617b7899c40ac0c8ef2486445f94993b85c65a71542fc2943c96d6bfdcf734c5",
+    ),
     "YAMLStoryReader._entities_from_regex_match": (
         YAMLStoryReader._entities_from_regex_match,
-        "c654a66d095fcd1c0a2e44eb5a8fe8af357d8f4091be470540e831a45c97a0b1"),
+        "c654a66d095fcd1c0a2e44eb5a8fe8af357d8f4091be470540e831a45c97a0b1",
+    ),
     "RemoteAction._validate_action_result": (
-        RemoteAction._validate_action_result, "f8cdb4be6812396167ced74161b2ccd65c5ea676ad86d7d359d8c322d9d8dc42"),
+        RemoteAction._validate_action_result,
+        "f8cdb4be6812396167ced74161b2ccd65c5ea676ad86d7d359d8c322d9d8dc42",
+    ),
     # bot/persistence/lock_store.py: `lock` re-implemented (a renewed lease on Redis), on these two.
     "LockStore.lock": (LockStore.lock, "8b9b716c031a34445100c32e7123859553831d2ac4747ae2b47a581f137ea371"),
     "LockStore._acquire_lock": (
-        LockStore._acquire_lock, "ead2fff373291c24619f2a2b53453f64ed2975ed68f53dce0e56041061356f05"),
+        LockStore._acquire_lock,
+        "ead2fff373291c24619f2a2b53453f64ed2975ed68f53dce0e56041061356f05",
+    ),
     "console._get_user_input": (
-        console._get_user_input, "72943a5ff71d48f4e72d48b8ac518f1ec486d056a7498a358427258157210440"),
+        console._get_user_input,
+        "72943a5ff71d48f4e72d48b8ac518f1ec486d056a7498a358427258157210440",
+    ),
     "console.record_messages": (
-        console.record_messages, "fc840eb6c2689eee402b67c5916fcb0f2756a91d89e6c37b59e3c810540e7184"),
+        console.record_messages,
+        "fc840eb6c2689eee402b67c5916fcb0f2756a91d89e6c37b59e3c810540e7184",
+    ),
     "RemoteAction.action_response_format_spec": (
-        RemoteAction.action_response_format_spec, "091b74aa3738d1262cf3c028386aaf9dd4f0d5c1374b62392411d70a79104a46"),
+        RemoteAction.action_response_format_spec,
+        "091b74aa3738d1262cf3c028386aaf9dd4f0d5c1374b62392411d70a79104a46",
+    ),
 }
 
 
@@ -88,8 +104,8 @@ def test_rasa_is_the_version_the_overrides_were_written_for() -> None:
 def test_the_rasa_code_an_override_leans_on_is_unchanged(name: str) -> None:
     function, expected = LEANS_ON[name]
     assert _source_hash(function) == expected, (
-        f"Rasa's {name} changed: re-read it and re-check the override in bot/rasa_overrides/ before "
-        "updating this hash")
+        f"Rasa's {name} changed: re-read it and re-check the override in bot/rasa_overrides/ before updating this hash"
+    )
 
 
 def test_rasas_own_session_scope_still_exits_on_any_value_error(tmp_path: Path) -> None:
@@ -106,8 +122,9 @@ def test_rasas_parse_warning_quotes_the_whole_message() -> None:
         warnings.simplefilter("always")
         YAMLStoryReader.unpack_regex_message(Message({TEXT: "/my email is someone@example.com"}), DOMAIN)
     texts = [str(warning.message) for warning in caught]
-    assert any(text.startswith(intent_parse_warning.WARNING_OPENING) and "someone@example.com" in text
-               for text in texts), texts
+    assert any(
+        text.startswith(intent_parse_warning.WARNING_OPENING) and "someone@example.com" in text for text in texts
+    ), texts
 
 
 # --------------------------------------------------------------------------- sql_session_scope
@@ -142,7 +159,8 @@ def test_unstorable_sender_ids_never_end_the_process(store_url: str, sender: str
 
 
 def test_a_missing_postgres_schema_is_reported_instead_of_exiting(
-    tracker_postgres_url: str, monkeypatch: pytest.MonkeyPatch  # noqa: F811
+    tracker_postgres_url: str,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: F811
 ) -> None:
     monkeypatch.setenv("POSTGRESQL_SCHEMA", "poreguide_no_such_schema")
     health = HealthRegistry()
@@ -163,8 +181,10 @@ def test_a_missing_postgres_schema_is_reported_instead_of_exiting(
 
 
 def test_the_parse_warning_keeps_only_its_text_free_opening() -> None:
-    line = ("yaml_story_reader.py:651: UserWarning: Failed to parse arguments in line '/my email is "
-            "someone@example.com'. Failed to interpret some parts. Continuing without @example.com.")
+    line = (
+        "yaml_story_reader.py:651: UserWarning: Failed to parse arguments in line '/my email is "
+        "someone@example.com'. Failed to interpret some parts. Continuing without @example.com."
+    )
     cleaned = intent_parse_warning.without_message_text(line)
     assert "someone" not in cleaned and "example.com" not in cleaned and "my email" not in cleaned
     assert cleaned.startswith("yaml_story_reader.py:651: UserWarning: Failed to parse arguments")
@@ -187,8 +207,10 @@ def test_rasas_parse_warning_reaches_the_log_without_the_message(caplog: pytest.
 # --------------------------------------------------------------------------- action_reply_validation
 
 ACTION_REPLIES = [
-    {"events": [{"event": "slot", "name": "treatment", "value": "microneedling", "timestamp": None}],
-     "responses": [{"text": "Microneedling – recovery: ..."}]},
+    {
+        "events": [{"event": "slot", "name": "treatment", "value": "microneedling", "timestamp": None}],
+        "responses": [{"text": "Microneedling – recovery: ..."}],
+    },
     {"events": [], "responses": []},
     {},
     {"events": [{"event": "slot"}], "responses": []},  # a slot event without its name
@@ -224,8 +246,11 @@ def test_rasas_own_validation_checks_the_schema_on_every_reply(monkeypatch: pyte
     checks = []
     validator_class = validator_for(RemoteAction.action_response_format_spec())
     original = validator_class.check_schema
-    monkeypatch.setattr(validator_class, "check_schema", classmethod(
-        lambda cls, schema, *args, **kwargs: (checks.append(1), original(schema, *args, **kwargs))[1]))
+    monkeypatch.setattr(
+        validator_class,
+        "check_schema",
+        classmethod(lambda cls, schema, *args, **kwargs: (checks.append(1), original(schema, *args, **kwargs))[1]),
+    )
     action = RemoteAction("action_answer_treatment_fact", None)
     for _ in range(3):
         RemoteAction._validate_action_result(action, ACTION_REPLIES[0])
@@ -252,8 +277,13 @@ def test_the_rasa_server_runs_with_the_validator_built_once(monkeypatch: pytest.
 
 # --------------------------------------------------------------------------- shell_buttons
 
-GREETING = {"text": "Hi! I'm PoreGuide.", "buttons": [{"title": "What are my options?", "payload": "/ask_options"},
-                                                      {"title": "Book a consultation", "payload": "/book_consultation"}]}
+GREETING = {
+    "text": "Hi! I'm PoreGuide.",
+    "buttons": [
+        {"title": "What are my options?", "payload": "/ask_options"},
+        {"title": "Book a consultation", "payload": "/book_consultation"},
+    ],
+}
 
 
 class _TypedAnswer:
@@ -278,19 +308,27 @@ def test_rasas_shell_turns_buttons_into_a_menu_that_takes_the_keyboard(monkeypat
     assert menus and menus[0][0] == GREETING["text"]
 
 
-@pytest.mark.parametrize("typed, sent", [
-    ("what is microneedling?", "what is microneedling?"),  # typed text is never swallowed
-    ("2", "/book_consultation"), (" 1 ", "/ask_options"),
-    ("3", "3"), ("0", "0"),  # not a choice: sent as typed
-])
-def test_the_shell_sends_what_was_typed_or_the_numbered_choice(monkeypatch: pytest.MonkeyPatch, capsys: Any,
-                                                              typed: str, sent: str) -> None:
+@pytest.mark.parametrize(
+    "typed, sent",
+    [
+        ("what is microneedling?", "what is microneedling?"),  # typed text is never swallowed
+        ("2", "/book_consultation"),
+        (" 1 ", "/ask_options"),
+        ("3", "3"),
+        ("0", "0"),  # not a choice: sent as typed
+    ],
+)
+def test_the_shell_sends_what_was_typed_or_the_numbered_choice(
+    monkeypatch: pytest.MonkeyPatch, capsys: Any, typed: str, sent: str
+) -> None:
     seen: list = []
     monkeypatch.setattr(shell_buttons.questionary, "text", _TypedAnswer(typed, seen))
     monkeypatch.setattr(shell_buttons.questionary, "select", lambda *a, **k: pytest.fail("a menu was opened"))
     assert run(shell_buttons.get_user_input(copy.deepcopy(GREETING))) == sent
     printed = capsys.readouterr().out
-    assert "Hi! I'm PoreGuide." in printed and "1. What are my options?" in printed and "2. Book a consultation" in printed
+    assert (
+        "Hi! I'm PoreGuide." in printed and "1. What are my options?" in printed and "2. Book a consultation" in printed
+    )
     assert seen and seen[0][2]["qmark"] == "Your input ->"
 
 
@@ -309,3 +347,19 @@ def test_bot_shell_installs_the_numbered_buttons(monkeypatch: pytest.MonkeyPatch
 
     assert console._get_user_input is shell_buttons.get_user_input
     assert sys.argv == ["rasa", "shell", "--port", "5005"]
+
+
+def test_bot_shell_hides_library_notices_and_keeps_the_projects_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot import shell
+
+    shown: list = []
+    monkeypatch.setattr(
+        warnings, "showwarning", lambda message, category, *rest: shown.append((category, str(message)))
+    )
+    shell.quiet_library_notices()
+    library = "/work/.venv/lib/python3.10/site-packages/pkg_resources/__init__.py"
+    warnings.showwarning(DeprecationWarning("declare_namespace"), DeprecationWarning, library, 1)
+    warnings.showwarning(FutureWarning("tf"), FutureWarning, library, 1)
+    warnings.showwarning(UserWarning("a missing response"), UserWarning, library, 1)
+    warnings.showwarning(DeprecationWarning("ours"), DeprecationWarning, "/work/main/bot/channels/rest.py", 1)
+    assert shown == [(UserWarning, "a missing response"), (DeprecationWarning, "ours")]

@@ -1,5 +1,6 @@
 """The keyword floor under the classifier (bot/safety/screening.py), on its own, with the classifier's
 answer removed, and the NLU guard that applies it."""
+
 from __future__ import annotations
 
 import pytest
@@ -37,43 +38,52 @@ def test_the_floor_alone_recognises_every_medical_request(screener):
     assert not missed, "\n".join(missed)
 
 
-@pytest.mark.parametrize("text,level", [
-    ("i can't breathe properly after the laser", EMERGENCY),
-    ("Trouble Breathing since the peel", EMERGENCY),
-    ("my lips and eyelids are swelling up fast", EMERGENCY),
-    ("theres pus coming out where they did the microneedling", URGENT),
-    ("pus coming out of spots on my cheek three days after microneedling", URGENT),
-    ("the redness is spreading down my neck", URGENT),
-    ("how long is recovery after laser", None),
-    ("can microneedling cause an infection?", None),  # a question about a possibility
-    ("does the laser burn off the dead skin?", None),  # "burn" as the mechanism
-    ("i have hay fever, can i still book laser?", None),  # an idiom
-    ("i had a blister from a peel in 2022, totally healed now", None),  # over
-    ("i saw a video of a girl whose face blistered, does that happen a lot?", None),  # hearsay
-    ("is it normal that my face is oozing after the peel?", URGENT),  # "is it normal" tells of someone
-])
+@pytest.mark.parametrize(
+    "text,level",
+    [
+        ("i can't breathe properly after the laser", EMERGENCY),
+        ("Trouble Breathing since the peel", EMERGENCY),
+        ("my lips and eyelids are swelling up fast", EMERGENCY),
+        ("theres pus coming out where they did the microneedling", URGENT),
+        ("pus coming out of spots on my cheek three days after microneedling", URGENT),
+        ("the redness is spreading down my neck", URGENT),
+        ("how long is recovery after laser", None),
+        ("can microneedling cause an infection?", None),  # a question about a possibility
+        ("does the laser burn off the dead skin?", None),  # "burn" as the mechanism
+        ("i have hay fever, can i still book laser?", None),  # an idiom
+        ("i had a blister from a peel in 2022, totally healed now", None),  # over
+        ("i saw a video of a girl whose face blistered, does that happen a lot?", None),  # hearsay
+        ("is it normal that my face is oozing after the peel?", URGENT),  # "is it normal" tells of someone
+    ],
+)
 def test_levels(screener, text, level):
     assert screener.screen(text).red_flag == level
 
 
-@pytest.mark.parametrize("text", [
-    "i had microneedling yesterday and my face is still a little red, that's expected, right?",
-    "a bit red and puffy the day after laser, normal?",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "i had microneedling yesterday and my face is still a little red, that's expected, right?",
+        "a bit red and puffy the day after laser, normal?",
+    ],
+)
 def test_expected_effects_are_not_red_flags(screener, text):
     screening = screener.screen(text)
     assert screening.red_flag is None and screening.expected_effect
 
 
-@pytest.mark.parametrize("text,medical", [
-    ("how much isotretinoin should i take", True),
-    ("is it rosacea or just big pores?", True),
-    ("which exfoliating product should i buy", True),
-    ("do i need antibiotics after microneedling", True),
-    ("what is microneedling", False),
-    ("can i exfoliate at home?", False),
-    ("i was on accutane last year", False),  # an answer to the safety question, not a request
-])
+@pytest.mark.parametrize(
+    "text,medical",
+    [
+        ("how much isotretinoin should i take", True),
+        ("is it rosacea or just big pores?", True),
+        ("which exfoliating product should i buy", True),
+        ("do i need antibiotics after microneedling", True),
+        ("what is microneedling", False),
+        ("can i exfoliate at home?", False),
+        ("i was on accutane last year", False),  # an answer to the safety question, not a request
+    ],
+)
 def test_medical_requests(screener, text, medical):
     assert screener.screen(text).medical_request is medical
 
@@ -86,7 +96,11 @@ def test_a_word_is_whole_only_without_an_apostrophe_and_letters_after_it():
 
 def test_sentences_split_a_long_message_into_what_is_reported_and_what_is_asked():
     assert sentences("Hi! My face is swollen, and now it oozes. Is that normal?") == [
-        "Hi!", "My face is swollen", "and now it oozes.", "Is that normal?"]
+        "Hi!",
+        "My face is swollen",
+        "and now it oozes.",
+        "Is that normal?",
+    ]
 
 
 def _message(text, intent, confidence=0.9):
@@ -144,7 +158,10 @@ def test_guard_reads_its_phrases_from_the_knowledge_file():
 
 def test_guard_trusts_the_screening_when_it_read_the_red_flag_words_as_a_question(guard):
     message = _message("can a peel cause blisters?", RED_FLAG_INTENT, 0.7)
-    message.set("intent_ranking", [{"name": RED_FLAG_INTENT, "confidence": 0.7}, {"name": "ask_side_effects", "confidence": 0.2}])
+    message.set(
+        "intent_ranking",
+        [{"name": RED_FLAG_INTENT, "confidence": 0.7}, {"name": "ask_side_effects", "confidence": 0.2}],
+    )
     [message] = guard.process([message])
     assert message.get("intent") == {"name": "ask_side_effects", "confidence": 0.2}
 
@@ -160,12 +177,20 @@ def test_guard_refers_a_screened_request_the_fallback_classifier_gave_up_on(guar
     assert message.get("intent") == {"name": MEDICAL_INTENT, "confidence": 1.0}
 
 
-@pytest.mark.parametrize("text", ["is it possible to be allergic to a peel",
-                                  "hypothetically, if my face went really red after a peel would that be bad",
-                                  "does the laser feel hot on your face while its happening"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "is it possible to be allergic to a peel",
+        "hypothetically, if my face went really red after a peel would that be bad",
+        "does the laser feel hot on your face while its happening",
+    ],
+)
 def test_guard_drops_a_classifiers_red_flag_for_a_message_that_only_supposes(guard, text):
     message = _message(text, RED_FLAG_INTENT, 0.6)
-    message.set("intent_ranking", [{"name": RED_FLAG_INTENT, "confidence": 0.6}, {"name": "ask_side_effects", "confidence": 0.3}])
+    message.set(
+        "intent_ranking",
+        [{"name": RED_FLAG_INTENT, "confidence": 0.6}, {"name": "ask_side_effects", "confidence": 0.3}],
+    )
     [message] = guard.process([message])
     assert message.get("intent")["name"] == "ask_side_effects"
 
@@ -185,11 +210,18 @@ def test_guard_screens_the_text_as_typed_too_so_a_correction_never_hides_a_reque
     assert message.get("intent")["name"] == MEDICAL_INTENT
 
 
-@pytest.mark.parametrize("text", ["my bank account is bleeding from skincare products lol, how much is a peel",
-                                  "there was a reddit post where someones face swelled up after laser, how likely is that"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my bank account is bleeding from skincare products lol, how much is a peel",
+        "there was a reddit post where someones face swelled up after laser, how likely is that",
+    ],
+)
 def test_guard_drops_a_classifiers_red_flag_for_an_idiom_or_hearsay(guard, text):
     message = _message(text, RED_FLAG_INTENT, 0.7)
-    message.set("intent_ranking", [{"name": RED_FLAG_INTENT, "confidence": 0.7}, {"name": "ask_cost", "confidence": 0.2}])
+    message.set(
+        "intent_ranking", [{"name": RED_FLAG_INTENT, "confidence": 0.7}, {"name": "ask_cost", "confidence": 0.2}]
+    )
     [message] = guard.process([message])
     assert message.get("intent")["name"] == "ask_cost"
 
@@ -218,15 +250,34 @@ def test_the_trained_model_carries_the_phrase_lists(tmp_path, monkeypatch):
     assert message.get("intent")["name"] == RED_FLAG_INTENT and _level(message) == EMERGENCY
 
 
-def test_a_changed_knowledge_file_changes_the_guards_fingerprint(tmp_path, monkeypatch):
+def test_changed_phrase_lists_change_the_guards_fingerprint_and_other_edits_do_not(tmp_path, monkeypatch):
+    import yaml
+
     from bot import settings
 
     copy = tmp_path / "treatments.yml"
-    copy.write_text(settings.DEFAULT_KNOWLEDGE_FILE.read_text(encoding="utf-8"), encoding="utf-8")
+    data = yaml.safe_load(settings.DEFAULT_KNOWLEDGE_FILE.read_text(encoding="utf-8"))
+    copy.write_text(yaml.safe_dump(data), encoding="utf-8")
     monkeypatch.setenv("POREGUIDE_KNOWLEDGE", str(copy))
     before = RedFlagGuard.fingerprint_addon({})
-    copy.write_text(copy.read_text(encoding="utf-8") + "\n# edited\n", encoding="utf-8")
+    data["clinic"]["phone"] = "+1 555-0199"
+    copy.write_text(yaml.safe_dump(data), encoding="utf-8")
+    assert RedFlagGuard.fingerprint_addon({}) == before, "a clinic edit retrained the safety floor"
+    data["screening"]["idioms"] = [*data["screening"]["idioms"], "pins and needles"]
+    copy.write_text(yaml.safe_dump(data), encoding="utf-8")
     assert RedFlagGuard.fingerprint_addon({}) != before
+
+
+def test_the_models_safety_rules_do_not_depend_on_the_rest_of_the_schema(tmp_path, monkeypatch):
+    """A model keeps loading after the clinic section's schema changes (it stores only the safety sections)."""
+    from bot import settings
+    from bot.knowledge import schema
+
+    storage, resource, context = _trained_guard(tmp_path / "model", settings.DEFAULT_KNOWLEDGE_FILE, monkeypatch)
+    monkeypatch.setattr(schema, "_clinic", lambda entry: pytest.fail("the clinic section was parsed"))
+    loaded = RedFlagGuard.load({}, storage, resource, context)
+    [message] = loaded.process([_message("my face is swollen and oozing pus after the peel", "greet", 0.99)])
+    assert message.get("intent")["name"] == RED_FLAG_INTENT
 
 
 def test_training_refuses_a_broken_knowledge_file(tmp_path, monkeypatch):

@@ -17,10 +17,13 @@ The classifier stays the first layer for wordings no phrase list has; this is th
 after the FallbackClassifier, so a screened red flag or medical request is never "please rephrase",
 and screens both the spell-corrected text and the text as typed.
 
-The phrase lists travel inside the trained model: training stores the knowledge file it was given
-(the one `bot.settings.knowledge_file()` names) with the component, and loading reads that copy, so
-a model answers the same wherever it is loaded, whatever the environment says. The file's digest is
-part of the component's fingerprint, so a changed knowledge file retrains the guard."""
+The phrase lists travel inside the trained model: training validates the knowledge file it is given
+(the one `bot.settings.knowledge_file()` names) and stores its safety sections (sources, red flags,
+screening) with the component; loading reads that copy, so a model answers the same wherever it is
+loaded, whatever the environment says, and an edit elsewhere in the file (the clinic's hours) neither
+retrains nor breaks it. The sections' digest is part of the component's fingerprint, so changed
+phrase lists retrain the guard."""
+
 from __future__ import annotations
 
 import hashlib
@@ -35,7 +38,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot import settings
-from bot.knowledge.schema import KnowledgeBase, load_knowledge, parse_knowledge
+from bot.knowledge.schema import KnowledgeBase, load_knowledge, parse_knowledge, parse_safety_rules, safety_sections
 from bot.nlu.text_normalizer import NORMALIZATION
 from bot.safety.screening import URGENT, Screener, Screening, either
 
@@ -43,11 +46,12 @@ RED_FLAG_INTENT = "report_red_flag"
 EXPECTED_EFFECT_INTENT = "report_expected_effect"
 MEDICAL_INTENT = "ask_medical_advice"
 LEVEL_ENTITY = "red_flag_level"
-KNOWLEDGE_COPY = "knowledge.yml"  # the knowledge file as trained, inside the model
+SAFETY_RULES_FILE = "safety_rules.yml"  # the knowledge file's safety sections as trained, inside the model
 # What the classifier takes a reported mild effect for ("bit red after needling, normal?"); never an
 # answer to a form's question (`inform`), which the screening cannot tell apart.
-MISTAKEN_FOR_AN_EXPECTED_EFFECT = frozenset({RED_FLAG_INTENT, "ask_side_effects", "ask_recovery", "compare_treatments",
-                                             "confirm_fine", "nlu_fallback"})
+MISTAKEN_FOR_AN_EXPECTED_EFFECT = frozenset(
+    {RED_FLAG_INTENT, "ask_side_effects", "ask_recovery", "compare_treatments", "confirm_fine", "nlu_fallback"}
+)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -56,8 +60,13 @@ class RedFlagGuard(GraphComponent, IntentClassifier):
     def get_default_config() -> Dict[Text, Any]:
         return {}
 
-    def __init__(self, config: Dict[Text, Any], screener: Optional[Screener] = None,
-                 model_storage: Optional[ModelStorage] = None, resource: Optional[Resource] = None) -> None:
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        screener: Optional[Screener] = None,
+        model_storage: Optional[ModelStorage] = None,
+        resource: Optional[Resource] = None,
+    ) -> None:
         self._given_screener = screener
         self._model_storage = model_storage
         self._resource = resource
@@ -70,32 +79,51 @@ class RedFlagGuard(GraphComponent, IntentClassifier):
         return self._given_screener
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "RedFlagGuard":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "RedFlagGuard":
         return cls({**cls.get_default_config(), **config}, None, model_storage, resource)
 
     @classmethod
     def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:
-        """The knowledge file's digest: Rasa reuses a cached guard only for the same phrase lists."""
-        return hashlib.sha256(settings.knowledge_file().read_bytes()).hexdigest()
+        """The safety sections' digest: Rasa reuses a cached guard only for the same phrase lists."""
+        path = settings.knowledge_file()
+        text = path.read_text(encoding="utf-8")
+        try:
+            text = safety_sections(text, where=str(path))
+        except ValueError:
+            pass  # a broken file: training reports it, naming the entry and field
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     def train(self, training_data: Any) -> Resource:
-        """Store the knowledge file with the model (validated first, so a broken file fails training)."""
+        """Store the safety sections with the model (the whole file validated first, so a broken
+        file fails training)."""
         assert self._model_storage is not None and self._resource is not None, "created without a model storage"
-        text = settings.knowledge_file().read_text(encoding="utf-8")
-        self._given_screener = screener_of(parse_knowledge(text, where=str(settings.knowledge_file())))
+        path = settings.knowledge_file()
+        knowledge = parse_knowledge(path.read_text(encoding="utf-8"), where=str(path))
+        self._given_screener = screener_of(knowledge)
         with self._model_storage.write_to(self._resource) as directory:
-            (directory / KNOWLEDGE_COPY).write_text(text, encoding="utf-8")
+            (directory / SAFETY_RULES_FILE).write_text(safety_sections(knowledge.raw_text), encoding="utf-8")
         return self._resource
 
     @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "RedFlagGuard":
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "RedFlagGuard":
         """The guard with the phrase lists it was trained with, read from the model alone."""
         with model_storage.read_from(resource) as directory:
-            text = (directory / KNOWLEDGE_COPY).read_text(encoding="utf-8")
-        knowledge = parse_knowledge(text, where=f"the knowledge file stored in the model ({resource.name})")
-        return cls({**cls.get_default_config(), **config}, screener_of(knowledge), model_storage, resource)
+            text = (directory / SAFETY_RULES_FILE).read_text(encoding="utf-8")
+        red_flags, screening = parse_safety_rules(text, where=f"the safety rules stored in the model ({resource.name})")
+        return cls({**cls.get_default_config(), **config}, Screener(red_flags, screening), model_storage, resource)
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
@@ -114,8 +142,11 @@ class RedFlagGuard(GraphComponent, IntentClassifier):
         if screening.red_flag:
             _override(message, RED_FLAG_INTENT)
             _add_level(message, screening.red_flag)
-        elif screening.expected_effect and classified in MISTAKEN_FOR_AN_EXPECTED_EFFECT and (
-                classified != RED_FLAG_INTENT or screening.said_to_be_mild):
+        elif (
+            screening.expected_effect
+            and classified in MISTAKEN_FOR_AN_EXPECTED_EFFECT
+            and (classified != RED_FLAG_INTENT or screening.said_to_be_mild)
+        ):
             _override(message, EXPECTED_EFFECT_INTENT)
         elif classified == RED_FLAG_INTENT and (screening.mentions_symptom or screening.supposition):
             _fall_back_to_next_guess(message)
@@ -150,6 +181,5 @@ def _fall_back_to_next_guess(message: Message) -> None:
 def _add_level(message: Message, level: str) -> None:
     entities = [entity for entity in message.get(ENTITIES) or [] if entity.get("entity") != LEVEL_ENTITY]
     text = message.get(TEXT) or ""
-    entities.append({"entity": LEVEL_ENTITY, "value": level, "start": 0, "end": len(text),
-                     "extractor": "RedFlagGuard"})
+    entities.append({"entity": LEVEL_ENTITY, "value": level, "start": 0, "end": len(text), "extractor": "RedFlagGuard"})
     message.set(ENTITIES, entities, add_to_output=True)

@@ -9,6 +9,7 @@ addresses and links are never changed, because a wrong "correction" is worse tha
 
 Pure Python, no Rasa: `bot/nlu/text_normalizer.py` wraps it as a pipeline component.
 """
+
 from __future__ import annotations
 
 import re
@@ -60,18 +61,56 @@ SHORT_WORD = 6  # below this, only two swapped letters are corrected ("thier"); 
 
 # symspellpy's dictionary spells the British way: an American spelling ("skeptic", "color",
 # "analyze", "pediatric") is a word, not a typo of "septic". (pattern, British replacement)
-_BRITISH = tuple((re.compile(pattern), replacement) for pattern, replacement in (
-    (r"or(?=s?$|ed$|ing$|ite|ful|less|able)", "our"), (r"iz(?=e|ing|ation)", "is"), (r"yz(?=e|ing)", "ys"),
-    (r"ter(?=s?$)", "tre"), (r"^e", "ae"), (r"(?<=[^aeiou])e(?=[^aeiou])", "ae"), (r"^e", "oe"),
-    (r"^sk", "sc"), (r"og$", "ogue"), (r"(?<=[aeiou])l(?=ed$|ing$|er$)", "ll"), (r"ll(?=ments?$)", "l"),
-    (r"ense$", "ence"), (r"^math$", "maths"), (r"^mom", "mum"),
-))
+_BRITISH = tuple(
+    (re.compile(pattern), replacement)
+    for pattern, replacement in (
+        (r"or(?=s?$|ed$|ing$|ite|ful|less|able)", "our"),
+        (r"iz(?=e|ing|ation)", "is"),
+        (r"yz(?=e|ing)", "ys"),
+        (r"ter(?=s?$)", "tre"),
+        (r"^e", "ae"),
+        (r"(?<=[^aeiou])e(?=[^aeiou])", "ae"),
+        (r"^e", "oe"),
+        (r"^sk", "sc"),
+        (r"og$", "ogue"),
+        (r"(?<=[aeiou])l(?=ed$|ing$|er$)", "ll"),
+        (r"ll(?=ments?$)", "l"),
+        (r"ense$", "ence"),
+        (r"^math$", "maths"),
+        (r"^mom", "mum"),
+    )
+)
 
 INFLECTIONS = ("s", "es", "ed", "ing", "er", "ers")  # "microneedles" is a word of its own, not a typo
 # A word the dictionary lacks but made of one it has ("influencer", "whiteish", "puffier", "lasered",
 # "bestie") is a word, not a typo of "influence", "whitefish" or "puffer".
-DERIVATIONS = ("s", "es", "ed", "d", "ing", "er", "ers", "est", "ier", "iest", "ish", "y", "ly", "ily", "ness",
-               "ie", "ies", "able", "ful", "less", "ment", "ments", "ist", "ists", "ism")
+DERIVATIONS = (
+    "s",
+    "es",
+    "ed",
+    "d",
+    "ing",
+    "er",
+    "ers",
+    "est",
+    "ier",
+    "iest",
+    "ish",
+    "y",
+    "ly",
+    "ily",
+    "ness",
+    "ie",
+    "ies",
+    "able",
+    "ful",
+    "less",
+    "ment",
+    "ments",
+    "ist",
+    "ists",
+    "ism",
+)
 
 _CHUNK = re.compile(r"\S+")
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
@@ -158,8 +197,9 @@ def _squash(phrase: str) -> str:
     return _SEPARATORS.sub("", phrase.lower())
 
 
-def canonical_pairs(groups: Mapping[str, Iterable[str]], cutoff: float = FUZZY_CUTOFF,
-                    english: Optional[Mapping[str, int]] = None) -> List[Tuple[str, str]]:
+def canonical_pairs(
+    groups: Mapping[str, Iterable[str]], cutoff: float = FUZZY_CUTOFF, english: Optional[Mapping[str, int]] = None
+) -> List[Tuple[str, str]]:
     """(phrase, canonical phrase) for every phrase of every entity value.
 
     `groups` maps an entity value ("laser_resurfacing") to its phrases. A phrase is its own
@@ -214,8 +254,13 @@ class SpellingCorrector:
     examples, "isotretinoin", "derm"); they do not protect a near-miss of a vocabulary phrase
     ("recovry" is in the training data, but "recovery" is what the entity ruler knows)."""
 
-    def __init__(self, vocabulary: Iterable[Tuple[str, str]], known_words: Iterable[str] = (),
-                 fuzzy_cutoff: float = FUZZY_CUTOFF, min_target_count: int = MIN_TARGET_COUNT) -> None:
+    def __init__(
+        self,
+        vocabulary: Iterable[Tuple[str, str]],
+        known_words: Iterable[str] = (),
+        fuzzy_cutoff: float = FUZZY_CUTOFF,
+        min_target_count: int = MIN_TARGET_COUNT,
+    ) -> None:
         self._cutoff = fuzzy_cutoff
         english = english_word_counts()
         self._counts = english
@@ -249,7 +294,7 @@ class SpellingCorrector:
         for phrase, canonical in sorted(self._canonical.items()):
             words = _WORD.findall(phrase)
             for position, word in enumerate(words if len(words) > 1 else []):
-                others = tuple(words[:position] + words[position + 1:])
+                others = tuple(words[:position] + words[position + 1 :])
                 slots.setdefault((len(words), position, others), []).append((word, phrase, canonical))
         return slots
 
@@ -269,7 +314,7 @@ class SpellingCorrector:
             found = self._vocabulary_edit(text, tokens, index, free)
             if found:
                 first, last, replacement = found
-                if replacement != text[tokens[first].start:tokens[last].end]:
+                if replacement != text[tokens[first].start : tokens[last].end]:
                     edits.append((tokens[first].start, tokens[last].end, replacement))
                     free = last + 1
                 index = last + 1
@@ -300,8 +345,10 @@ class SpellingCorrector:
                 capitalised = word[0].isupper()
                 sentence_start = _at_sentence_start(text, start)
                 protected = (
-                    not word.isascii() or len(word) > MAX_WORD_LENGTH
-                    or "'" in word or "’" in word
+                    not word.isascii()
+                    or len(word) > MAX_WORD_LENGTH
+                    or "'" in word
+                    or "’" in word
                     or (capitalised and not sentence_start and not shouting)
                     or (not capitalised and not word.islower())  # "iPhone"
                 )
@@ -310,8 +357,9 @@ class SpellingCorrector:
 
     # -- vocabulary (rapidfuzz) -------------------------------------------------------------------
 
-    def _vocabulary_edit(self, text: str, tokens: List[_Token], index: int,
-                         free: int) -> Optional[Tuple[int, int, str]]:
+    def _vocabulary_edit(
+        self, text: str, tokens: List[_Token], index: int, free: int
+    ) -> Optional[Tuple[int, int, str]]:
         """An exact known misspelling starting at this token, or the best near-miss of a vocabulary
         phrase that contains this (unknown) token and starts no earlier than `free`."""
         for last in range(min(len(tokens), index + MAX_SPAN) - 1, index - 1, -1):
@@ -324,16 +372,18 @@ class SpellingCorrector:
         for first in range(max(free, index - MAX_SPAN + 1), index + 1):
             for last in range(index, min(len(tokens), first + MAX_SPAN)):
                 span = self._span_text(text, tokens, first, last)
-                if span is None or not self._may_join(tokens[first:last + 1]):
+                if span is None or not self._may_join(tokens[first : last + 1]):
                     continue
-                match = process.extractOne(_squash(span), self._fuzzy_keys, scorer=fuzz.ratio, score_cutoff=self._cutoff)
+                match = process.extractOne(
+                    _squash(span), self._fuzzy_keys, scorer=fuzz.ratio, score_cutoff=self._cutoff
+                )
                 if match is not None:
                     candidate = (match[1], first - last, first, last, self._fuzzy_target(match[0], last - first + 1))
                     best = candidate if best is None or candidate[:2] > best[:2] else best
         if best is None:
             return None
         _, _, first, last, canonical = best
-        return first, last, _match_case(text[tokens[first].start:tokens[last].end], canonical)
+        return first, last, _match_case(text[tokens[first].start : tokens[last].end], canonical)
 
     def _real_word_edit(self, text: str, tokens: List[_Token], index: int) -> Optional[Tuple[int, int, str]]:
         """A vocabulary phrase typed with one real but wrong word: "chemical peal", "side affects".
@@ -342,17 +392,22 @@ class SpellingCorrector:
         best: Optional[Tuple[float, int, str]] = None
         for last in range(index + 1, min(len(tokens), index + MAX_SPAN)):
             span = self._span_text(text, tokens, index, last)
-            words = [t.lower for t in tokens[index:last + 1]]
+            words = [t.lower for t in tokens[index : last + 1]]
             if span is None or not all(w in self._dictionary_words for w in words):
                 break
             if len(_squash(span)) < REAL_WORD_MIN_LENGTH or normalise_phrase(span) in self._canonical:
                 continue  # too short to be sure, or a vocabulary phrase itself ("chemical peels")
             for position, typed in enumerate(words):
-                others = tuple(words[:position] + words[position + 1:])
+                others = tuple(words[:position] + words[position + 1 :])
                 for word, phrase, canonical in self._phrase_slots.get((len(words), position, others), []):
-                    if (typed == word or len(typed) < MIN_LENGTH or len(word) < MIN_LENGTH
-                            or _inflected(typed, word) or _inflected(word, typed)
-                            or OSA.distance(typed, word) > 1):  # "normal kind" is no "normal skin"
+                    if (
+                        typed == word
+                        or len(typed) < MIN_LENGTH
+                        or len(word) < MIN_LENGTH
+                        or _inflected(typed, word)
+                        or _inflected(word, typed)
+                        or OSA.distance(typed, word) > 1
+                    ):  # "normal kind" is no "normal skin"
                         continue
                     score = fuzz.ratio(_squash(span), _squash(phrase))
                     if score >= REAL_WORD_CUTOFF and (best is None or score > best[0]):
@@ -360,30 +415,36 @@ class SpellingCorrector:
         if best is None:
             return None
         _, last, canonical = best
-        return index, last, _match_case(text[tokens[index].start:tokens[last].end], canonical)
+        return index, last, _match_case(text[tokens[index].start : tokens[last].end], canonical)
 
     def _may_join(self, tokens: Sequence[_Token]) -> bool:
         """Every word known or a correctable unknown one (so a 3-letter typo is never swallowed)."""
         return all(t.lower in self._dictionary_words or (t.long_enough and t.lower.isalpha()) for t in tokens)
 
     def _unknown_to_dictionaries(self, token: _Token) -> bool:
-        return (not token.protected and token.long_enough and token.lower.isascii()
-                and token.lower not in self._dictionary_words)
+        return (
+            not token.protected
+            and token.long_enough
+            and token.lower.isascii()
+            and token.lower not in self._dictionary_words
+        )
 
     @staticmethod
     def _span_text(text: str, tokens: List[_Token], first: int, last: int) -> Optional[str]:
         """The text from token `first` to `last` if they are joined only by spaces or hyphens."""
-        if any(t.protected for t in tokens[first:last + 1]):
+        if any(t.protected for t in tokens[first : last + 1]):
             return None
-        for left, right in zip(tokens[first:last], tokens[first + 1:last + 1]):
-            if not _JOINER.fullmatch(text[left.end:right.start]):
+        for left, right in zip(tokens[first:last], tokens[first + 1 : last + 1]):
+            if not _JOINER.fullmatch(text[left.end : right.start]):
                 return None
-        return text[tokens[first].start:tokens[last].end]
+        return text[tokens[first].start : tokens[last].end]
 
     # -- ordinary words (symspellpy) -----------------------------------------------------------------
 
     def _needs_spell_check(self, token: _Token) -> bool:
-        return not token.vocabulary_only and self._unknown_to_dictionaries(token) and token.lower not in self._known_words
+        return (
+            not token.vocabulary_only and self._unknown_to_dictionaries(token) and token.lower not in self._known_words
+        )
 
     def _word_edit(self, word: str) -> Optional[str]:
         for collapsed in (_ELONGATED.sub(r"\1\1", word), _ELONGATED.sub(r"\1", word)):
@@ -393,8 +454,10 @@ class SpellingCorrector:
             return None
         distance = 1 if len(word) < LONG_WORD else MAX_EDIT_DISTANCE
         suggestions = [
-            (s.count, s.term) for s in self._symspell.lookup(word, Verbosity.CLOSEST, max_edit_distance=distance)
-            if s.term[0] == word[0] and _similarity(word, s.term) >= CONFIDENT_SIMILARITY
+            (s.count, s.term)
+            for s in self._symspell.lookup(word, Verbosity.CLOSEST, max_edit_distance=distance)
+            if s.term[0] == word[0]
+            and _similarity(word, s.term) >= CONFIDENT_SIMILARITY
             and (len(word) >= SHORT_WORD or sorted(s.term) == sorted(word))
         ]
         if suggestions:
@@ -405,10 +468,14 @@ class SpellingCorrector:
 
     def _derived(self, word: str) -> bool:
         for ending in DERIVATIONS:
-            base = word[:-len(ending)]  # "puffier" -> "puff", "whistly" -> "whistl(e)", "tidier" -> "tid(y)"
+            base = word[: -len(ending)]  # "puffier" -> "puff", "whistly" -> "whistl(e)", "tidier" -> "tid(y)"
             if word.endswith(ending) and len(base) >= 4 and not base.endswith(("ed", "ing")):  # "bled-ing" is a typo
-                bases = (base, base + "e", base[:-1] + "y" if base.endswith("i") else base,
-                         base[:-1] if base[-1:] == base[-2:-1] else base)
+                bases = (
+                    base,
+                    base + "e",
+                    base[:-1] + "y" if base.endswith("i") else base,
+                    base[:-1] if base[-1:] == base[-2:-1] else base,
+                )
                 if any(candidate in self._known_words for candidate in bases):
                     return True
         return False
@@ -417,7 +484,7 @@ class SpellingCorrector:
         """True if the British spelling of `word` is a known word."""
         for pattern, british in _BRITISH:
             for match in pattern.finditer(word):
-                if word[:match.start()] + british + word[match.end():] in self._known_words:
+                if word[: match.start()] + british + word[match.end() :] in self._known_words:
                     return True
         return False
 
@@ -426,7 +493,11 @@ class SpellingCorrector:
         if len(word) < SEGMENT_MIN_LENGTH:
             return None
         parts = self._symspell.word_segmentation(word, max_edit_distance=0).corrected_string.split()
-        if len(parts) == 2 and "".join(parts) == word and all(self._counts.get(p, 0) >= SEGMENT_MIN_COUNT for p in parts):
+        if (
+            len(parts) == 2
+            and "".join(parts) == word
+            and all(self._counts.get(p, 0) >= SEGMENT_MIN_COUNT for p in parts)
+        ):
             return " ".join(parts)
         return None
 

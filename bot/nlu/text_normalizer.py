@@ -15,6 +15,7 @@ safety guard (RedFlagGuard) runs before it, on the corrected text: on the 341 me
 tests/safety/cases.yml its screening gives the same answers either way, and only the corrected
 text catches "blistring", "alergic" or "spreding".
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,8 +30,13 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import (ENTITIES, ENTITY_ATTRIBUTE_END, ENTITY_ATTRIBUTE_START, ENTITY_ATTRIBUTE_VALUE,
-                                       TEXT)
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    ENTITY_ATTRIBUTE_END,
+    ENTITY_ATTRIBUTE_START,
+    ENTITY_ATTRIBUTE_VALUE,
+    TEXT,
+)
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -77,21 +83,37 @@ class TextNormalizer(GraphComponent):
     def get_default_config() -> Dict[Text, Any]:
         return {"fuzzy_cutoff": FUZZY_CUTOFF}
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 corrector: Optional[SpellingCorrector] = None) -> None:
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        corrector: Optional[SpellingCorrector] = None,
+    ) -> None:
         self._config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
         self._corrector = corrector
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "TextNormalizer":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "TextNormalizer":
         return cls(config, model_storage, resource)
 
     @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "TextNormalizer":
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "TextNormalizer":
         config = {**cls.get_default_config(), **config}
         try:
             with model_storage.read_from(resource) as directory:
@@ -99,8 +121,11 @@ class TextNormalizer(GraphComponent):
         except (ValueError, OSError) as error:
             logger.warning("TextNormalizer has no trained vocabulary (%s); messages are left as they are.", error)
             return cls(config, model_storage, resource)
-        corrector = SpellingCorrector([tuple(pair) for pair in stored["vocabulary"]], stored["known_words"],
-                                      fuzzy_cutoff=float(config["fuzzy_cutoff"]))
+        corrector = SpellingCorrector(
+            [tuple(pair) for pair in stored["vocabulary"]],
+            stored["known_words"],
+            fuzzy_cutoff=float(config["fuzzy_cutoff"]),
+        )
         return cls(config, model_storage, resource, corrector)
 
     @classmethod
@@ -134,7 +159,9 @@ class TextNormalizer(GraphComponent):
             correction = self._correct(message)
             if correction is None:
                 continue
-            logger.debug("TextNormalizer corrected %d span(s).", len(correction.replacements))  # no patient text in logs
+            logger.debug(
+                "TextNormalizer corrected %d span(s).", len(correction.replacements)
+            )  # no patient text in logs
             message.set(TEXT, correction.text)
             message.set(NORMALIZATION, correction_to_dict(correction))
         return messages
@@ -156,8 +183,13 @@ class TextNormalizerRestore(GraphComponent):
     """Puts back the text TextNormalizer corrected and maps entity offsets onto it."""
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "TextNormalizerRestore":
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "TextNormalizerRestore":
         return cls()
 
     def process(self, messages: List[Message]) -> List[Message]:
@@ -186,9 +218,9 @@ def _annotation(entity: Dict[Text, Any], correction: Correction) -> Dict[Text, A
     moved = _moved(entity, correction.to_corrected)
     if moved is entity:
         return entity
-    typed = correction.original[entity[ENTITY_ATTRIBUTE_START]:entity[ENTITY_ATTRIBUTE_END]]
+    typed = correction.original[entity[ENTITY_ATTRIBUTE_START] : entity[ENTITY_ATTRIBUTE_END]]
     if entity.get(ENTITY_ATTRIBUTE_VALUE) == typed:
-        moved[ENTITY_ATTRIBUTE_VALUE] = correction.text[moved[ENTITY_ATTRIBUTE_START]:moved[ENTITY_ATTRIBUTE_END]]
+        moved[ENTITY_ATTRIBUTE_VALUE] = correction.text[moved[ENTITY_ATTRIBUTE_START] : moved[ENTITY_ATTRIBUTE_END]]
     return moved
 
 
@@ -196,8 +228,9 @@ def correction_to_dict(correction: Correction) -> Dict[str, Any]:
     """Plain data, so the message stays serialisable."""
     return {
         "original": correction.original,
-        "replacements": [[r.original_start, r.original_end, r.start, r.end, r.original, r.text]
-                         for r in correction.replacements],
+        "replacements": [
+            [r.original_start, r.original_end, r.start, r.end, r.original, r.text] for r in correction.replacements
+        ],
     }
 
 
