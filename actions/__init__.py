@@ -1,4 +1,5 @@
 """PoreGuide custom actions, run by `rasa run actions`; each module covers one concern."""
+
 from bot.action_server import register_plugin
 
 # rasa_sdk imports this package while building its app, before it starts listening: the token

@@ -1,4 +1,5 @@
 """Compares treatments side by side, overall or on one aspect ("which has the least downtime?")."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Text
@@ -28,7 +29,9 @@ class ActionCompareTreatments(Action):
         return "action_compare_treatments"
 
     @apologise_if_unavailable
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
         knowledge = repository()
         names = {item.key: item.name for item in knowledge.treatments()}
         named = mentioned_treatments(tracker)

@@ -1,4 +1,5 @@
 """What every knowledge action shares: the repository, and a clear apology when the database fails."""
+
 from __future__ import annotations
 
 import functools

@@ -1,5 +1,6 @@
 """The guided recommendation: asks the knowledge base's questions one at a time (with buttons),
 understands typed answers with the knowledge base's words, and ranks the options with its rules."""
+
 from __future__ import annotations
 
 import json
@@ -52,7 +53,7 @@ def _occurs(phrase: List[str], said: List[str]) -> bool:
             continue
         position = start
         for expected in phrase[1:]:
-            window = said[position + 1:position + 2 + MAX_GAP]
+            window = said[position + 1 : position + 2 + MAX_GAP]
             if expected not in window:
                 break
             position += 1 + window.index(expected)
@@ -77,19 +78,29 @@ class ValidateRecommendationForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_recommendation_form"
 
-    async def extract_skin_type(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+    async def extract_skin_type(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         return self._extract("skin_type", tracker)
 
-    async def extract_concern(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+    async def extract_concern(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         return self._extract("concern", tracker)
 
-    async def extract_downtime(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+    async def extract_downtime(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         return self._extract("downtime", tracker)
 
-    async def extract_setting(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+    async def extract_setting(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         return self._extract("setting", tracker)
 
-    async def extract_safety(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+    async def extract_safety(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         return self._extract("safety", tracker)
 
     @staticmethod
@@ -101,19 +112,29 @@ class ValidateRecommendationForm(FormValidationAction):
         matched = match_answer(question, tracker.latest_message.get("text"))
         return {slot: matched} if matched else {}
 
-    async def validate_skin_type(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+    async def validate_skin_type(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         return self._validate("skin_type", value, dispatcher, tracker)
 
-    async def validate_concern(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+    async def validate_concern(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         return self._validate("concern", value, dispatcher, tracker)
 
-    async def validate_downtime(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+    async def validate_downtime(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         return self._validate("downtime", value, dispatcher, tracker)
 
-    async def validate_setting(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+    async def validate_setting(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         return self._validate("setting", value, dispatcher, tracker)
 
-    async def validate_safety(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+    async def validate_safety(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         return self._validate("safety", value, dispatcher, tracker)
 
     @staticmethod
@@ -124,8 +145,10 @@ class ValidateRecommendationForm(FormValidationAction):
             return {slot: matched}
         if tracker.get_slot("requested_slot") != slot:
             return {slot: None}  # only a crafted payload gets here: an unknown value never stays
-        changed_other = any(entity.get("entity") in QUESTIONS and entity.get("entity") != slot
-                            for entity in tracker.latest_message.get("entities") or [])
+        changed_other = any(
+            entity.get("entity") in QUESTIONS and entity.get("entity") != slot
+            for entity in tracker.latest_message.get("entities") or []
+        )
         dispatcher.utter_message(response="utter_answer_updated" if changed_other else "utter_pick_an_answer")
         return {slot: None}
 

@@ -1,4 +1,5 @@
 """A process-wide instance created on first use (never at import time), replaceable in tests."""
+
 from __future__ import annotations
 
 from typing import Callable, Generic, Optional, TypeVar

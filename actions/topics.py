@@ -1,4 +1,5 @@
 """Answers about pores in general: why shrink them, what the options are, and what they cost."""
+
 from __future__ import annotations
 
 import json
@@ -21,9 +22,13 @@ class ActionExplainWhySmallerPores(Action):
         return "action_explain_why_smaller_pores"
 
     @apologise_if_unavailable
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
         facts = repository().facts("why_smaller_pores")
-        dispatcher.utter_message(text="Why people shrink enlarged pores:\n" + bullet_list([format_facts([f]) for f in facts]))
+        dispatcher.utter_message(
+            text="Why people shrink enlarged pores:\n" + bullet_list([format_facts([f]) for f in facts])
+        )
         return []
 
 
@@ -32,7 +37,9 @@ class ActionListOptions(Action):
         return "action_list_options"
 
     @apologise_if_unavailable
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
         knowledge = repository()
         buttons = [
             {"title": item.name, "payload": "/ask_treatment_info" + json.dumps({"treatment": item.key})}
@@ -47,7 +54,9 @@ class ActionAnswerCost(Action):
         return "action_answer_cost"
 
     @apologise_if_unavailable
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
         knowledge = repository()
         dispatcher.utter_message(text=format_facts(knowledge.facts("cost")))
         dispatcher.utter_message(response="utter_clinic_contact", **knowledge.clinic().template_values())
@@ -55,14 +64,16 @@ class ActionAnswerCost(Action):
 
 
 class ActionAnswerConcept(Action):
-    """"What does collagen have to do with pores?", "will it make my skin firmer?": the article's
+    """ "What does collagen have to do with pores?", "will it make my skin firmer?": the article's
     facts about that concept (collagen, dead skin, trapped dirt, blotchy skin, firmness)."""
 
     def name(self) -> Text:
         return "action_answer_concept"
 
     @apologise_if_unavailable
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
         knowledge = repository()
         concept = next(tracker.get_latest_entity_values("concept"), None)
         if concept is None:
@@ -70,6 +81,7 @@ class ActionAnswerConcept(Action):
             dispatcher.utter_message(text=format_facts(knowledge.facts("why_smaller_pores")))
             return []
         facts = knowledge.facts(CONCEPT_TOPIC_PREFIX + str(concept))
-        dispatcher.utter_message(text=bullet_list([format_facts([fact]) for fact in facts]) if len(facts) > 1
-                                 else format_facts(facts))
+        dispatcher.utter_message(
+            text=bullet_list([format_facts([fact]) for fact in facts]) if len(facts) > 1 else format_facts(facts)
+        )
         return []

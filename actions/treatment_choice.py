@@ -1,4 +1,5 @@
 """Works out which treatment a message is about, and asks with buttons when nobody said."""
+
 from __future__ import annotations
 
 import json
@@ -9,7 +10,6 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.knowledge_access import repository
-
 
 # "Side effects of each?", "which of them...", "all three": a question about every treatment at once.
 _EVERY_TREATMENT = re.compile(r"\b(?:each|every|all|both|them|they|these|those|three|side by side)\b", re.IGNORECASE)

@@ -1,4 +1,5 @@
 """Answers one aspect (what, how, who, recovery, ...) of one treatment from the knowledge base."""
+
 from __future__ import annotations
 
 import json
@@ -8,8 +9,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.knowledge_access import apologise_if_unavailable, format_facts, repository
 from actions.comparison import side_by_side
+from actions.knowledge_access import apologise_if_unavailable, format_facts, repository
 from actions.treatment_choice import ask_which_treatment, asks_about_every_treatment, current_treatment
 
 # Which aspect of a treatment each question intent asks about.
@@ -28,13 +29,15 @@ FOLLOW_UP_INTENTS = ("ask_how_it_works", "ask_recovery", "ask_side_effects", "as
 
 
 class ActionAnswerTreatmentFact(Action):
-    """"How long is recovery after microneedling?" and the follow-up "and laser?"."""
+    """ "How long is recovery after microneedling?" and the follow-up "and laser?"."""
 
     def name(self) -> Text:
         return "action_answer_treatment_fact"
 
     @apologise_if_unavailable
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
+    ) -> List[Dict[Text, Any]]:
         aspect = self._aspect(tracker)
         treatment = current_treatment(tracker)
         if treatment is None and asks_about_every_treatment(tracker):

@@ -10,6 +10,7 @@ The model itself parses every held-out message, so the entity score covers the p
 SpacyEntityExtractor too (`rasa test nlu` skips pretrained extractors such as that one).
 `python -m bot.evaluation` prints both numbers, writes var/results/heldout/scores.json and
 exits 1 below the bar."""
+
 from __future__ import annotations
 
 import argparse
@@ -91,7 +92,9 @@ def intent_macro_f1(gold: List[str], predicted: List[str]) -> float:
     return sum(scores) / len(scores)
 
 
-def entity_f1_by_label(gold: Iterable[Tuple[Span, ...]], predicted: Iterable[Tuple[Span, ...]], labels: Set[str]) -> Dict[str, float]:
+def entity_f1_by_label(
+    gold: Iterable[Tuple[Span, ...]], predicted: Iterable[Tuple[Span, ...]], labels: Set[str]
+) -> Dict[str, float]:
     """Exact-span F1 per entity label."""
     counts: Dict[str, Counter] = {label: Counter() for label in labels}
     for gold_spans, predicted_spans in zip(gold, predicted):
@@ -106,14 +109,19 @@ def entity_f1_by_label(gold: Iterable[Tuple[Span, ...]], predicted: Iterable[Tup
     return {label: f1(c["tp"], c["fp"], c["fn"]) for label, c in counts.items()}
 
 
-def entity_value_f1_by_label(gold: Iterable[Tuple[Value, ...]], predicted: Iterable[Tuple[Value, ...]],
-                             labels: Set[str]) -> Dict[str, float]:
+def entity_value_f1_by_label(
+    gold: Iterable[Tuple[Value, ...]], predicted: Iterable[Tuple[Value, ...]], labels: Set[str]
+) -> Dict[str, float]:
     """F1 per label over the (label, value) pairs each message names, wherever they are written."""
     counts: Dict[str, Counter] = {label: Counter() for label in labels}
     for gold_values, predicted_values in zip(gold, predicted):
         gold_set = {value for value in gold_values if value[0] in labels}
         predicted_set = {value for value in predicted_values if value[0] in labels}
-        for label, bucket in (("tp", gold_set & predicted_set), ("fp", predicted_set - gold_set), ("fn", gold_set - predicted_set)):
+        for label, bucket in (
+            ("tp", gold_set & predicted_set),
+            ("fp", predicted_set - gold_set),
+            ("fn", gold_set - predicted_set),
+        ):
             for value in bucket:
                 counts[value[0]][label] += 1
     return {label: f1(c["tp"], c["fp"], c["fn"]) for label, c in counts.items()}
@@ -150,7 +158,8 @@ def score(examples: List[Example], predictions: List[Prediction], wild: bool = F
     labels = {span[2] for example in examples for span in example.entities}
     errors = [
         {"text": ex.text, "intent": ex.intent, "predicted": pr.intent}
-        for ex, pr in zip(examples, predictions) if ex.intent != pr.intent
+        for ex, pr in zip(examples, predictions)
+        if ex.intent != pr.intent
     ]
     entity_errors = [
         {"text": ex.text, "entities": ex.values, "predicted_entities": pr.values}
@@ -186,9 +195,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "scores.json").write_text(json.dumps(asdict(scores), indent=2))
     by_label = scores.entity_value_f1 if args.wild else scores.entity_f1
-    print(f"Held-out NLU ({nlu.name}): intent accuracy {scores.intent_accuracy:.3f}, intent macro-F1 "
-          f"{scores.intent_macro_f1:.3f}, treatment entity F1 {scores.treatment_f1:.3f}, entity F1 by label "
-          + ", ".join(f"{label} {value:.3f}" for label, value in sorted(by_label.items())))
+    print(
+        f"Held-out NLU ({nlu.name}): intent accuracy {scores.intent_accuracy:.3f}, intent macro-F1 "
+        f"{scores.intent_macro_f1:.3f}, treatment entity F1 {scores.treatment_f1:.3f}, entity F1 by label "
+        + ", ".join(f"{label} {value:.3f}" for label, value in sorted(by_label.items()))
+    )
     for problem in scores.failures():
         print(f"FAIL: {problem}", file=sys.stderr)
     return 1 if scores.failures() else 0

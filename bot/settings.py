@@ -1,4 +1,5 @@
 """Where PoreGuide finds its files and services; every path and URL is read here, lazily."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Shared fixtures: the real knowledge file, seeded SQLite/PostgreSQL databases, and an action runner."""
+
 from __future__ import annotations
 
 import asyncio
@@ -21,6 +22,41 @@ from bot.knowledge.seed import seed_database
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI", "").lower() == "true"
+
+# `make check` runs the tests marked neither `slow` nor `server`. A test is marked `server` here when it
+# talks to PostgreSQL, Redis or an SMTP server, or serves a page over HTTP, through one of these fixtures,
+# is parametrised over PostgreSQL, or sits in a module that runs a server throughout; a test that starts
+# one another way (a process of the bot's, a peer that hangs to test a timeout) carries
+# `@pytest.mark.server` itself. In-process stubs that answer at once do not count.
+SERVER_FIXTURES = frozenset(
+    {
+        "postgres_engine",
+        "tracker_postgres_url",
+        "redis_lock_env",
+        "mail_server",
+        "tiny_server",
+        "sqlite_page",
+        "any_page",
+        "databases",
+        "bot_url",
+        "web_bot_url",
+        "partner_site",
+        "other_site",
+        "browser",
+        "messaging",
+        "hardened",
+    }
+)
+SERVER_MODULES = frozenset({"test_deploy_nginx.py"})
+
+
+def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_postgres = callspec is not None and any("postgres" in str(value) for value in callspec.params.values())
+        uses_server = not SERVER_FIXTURES.isdisjoint(getattr(item, "fixturenames", ()))
+        if on_postgres or uses_server or item.get_closest_marker("postgres") or item.path.name in SERVER_MODULES:
+            item.add_marker(pytest.mark.server)
 
 
 def require_service(reason: str) -> None:

@@ -2,6 +2,7 @@
 pointed at fake Telegram/Slack APIs on 127.0.0.1, shared by test_channel_telegram.py and
 test_channel_slack.py. Test modules import `messaging` from here; pytest then makes one fixture
 per importing module, so the servers themselves are kept here and started only once."""
+
 from __future__ import annotations
 
 import contextlib
@@ -20,8 +21,11 @@ from tests.e2e import SharedServers, start_servers
 from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramApi
 
-CHANNELS = ["bot.channels.rest.GuardedRestInput", "bot.channels.telegram.TelegramInput",
-            "bot.channels.slack.SlackInput"]
+CHANNELS = [
+    "bot.channels.rest.GuardedRestInput",
+    "bot.channels.telegram.TelegramInput",
+    "bot.channels.slack.SlackInput",
+]
 TELEGRAM_WEBHOOK_URL = "https://poreguide.example.org/webhooks/telegram/webhook"
 SET_WEBHOOK_FAILURES = 2  # the first two setWebhook calls fail: the channel must retry
 HTTP_TIMEOUT = 30.0
@@ -59,14 +63,17 @@ def _start(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Messa
     slack = _stack.enter_context(FakeSlackApi(f"xoxb-{secrets.token_hex(8)}"))
     telegram_secret, slack_secret = secrets.token_hex(16), secrets.token_hex(16)
     env = {
-        "TELEGRAM_TOKEN": telegram.token, "TELEGRAM_WEBHOOK_URL": TELEGRAM_WEBHOOK_URL,
-        "TELEGRAM_SECRET_TOKEN": telegram_secret, "TELEGRAM_API_BASE_URL": telegram.base_url,
-        "SLACK_BOT_TOKEN": slack.bot_token, "SLACK_SIGNING_SECRET": slack_secret,
+        "TELEGRAM_TOKEN": telegram.token,
+        "TELEGRAM_WEBHOOK_URL": TELEGRAM_WEBHOOK_URL,
+        "TELEGRAM_SECRET_TOKEN": telegram_secret,
+        "TELEGRAM_API_BASE_URL": telegram.base_url,
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": slack_secret,
         "SLACK_API_BASE_URL": slack.base_url,
     }
     servers = contextlib.contextmanager(start_servers)(
-        tmp_path_factory, database_url, credentials=credentials_file(tmp_path_factory.mktemp("messaging")),
-        rasa_env=env)
+        tmp_path_factory, database_url, credentials=credentials_file(tmp_path_factory.mktemp("messaging")), rasa_env=env
+    )
     bot_url = _stack.enter_context(servers)
     return Messaging(bot_url, telegram, slack, telegram_secret, slack_secret)
 
@@ -79,8 +86,9 @@ def messaging(tmp_path_factory: pytest.TempPathFactory, e2e_database_url: str) -
 
 def post(url: str, body: bytes, headers: Optional[Dict[str, str]] = None) -> Tuple[int, str]:
     """POST `body` to the bot; (HTTP status, response text), error statuses included."""
-    request = urllib.request.Request(url, data=body, method="POST",
-                                     headers={"Content-Type": "application/json", **(headers or {})})
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": "application/json", **(headers or {})}
+    )
     try:
         with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:
             return response.status, response.read().decode("utf-8")
@@ -88,8 +96,13 @@ def post(url: str, body: bytes, headers: Optional[Dict[str, str]] = None) -> Tup
         return error.code, error.read().decode("utf-8")
 
 
-def assert_switched_off(channel_class: Any, variables: Sequence[str], label: str,
-                        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+def assert_switched_off(
+    channel_class: Any,
+    variables: Sequence[str],
+    label: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """With `variables` unset, the channel registers no route and says so in one log line."""
     for name in variables:
         monkeypatch.delenv(name, raising=False)

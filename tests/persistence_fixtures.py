@@ -2,6 +2,7 @@
 their own per test session (removed afterwards), a TCP forwarder that makes a real database
 "go down" and "come back", and a farm of REAL servers (one action server, Rasa servers started
 and SIGKILLed at will) on the committed endpoints.yml with the health channel switched on."""
+
 from __future__ import annotations
 
 import concurrent.futures
@@ -35,8 +36,7 @@ CREDENTIALS = "bot.channels.rest.GuardedRestInput:\nbot.channels.health.HealthIn
 
 def postgres_admin() -> Engine:
     """An AUTOCOMMIT engine on the test server (CREATE/DROP DATABASE), or skip/fail when absent."""
-    admin = create_engine(POSTGRES_URL, future=True, isolation_level="AUTOCOMMIT",
-                          connect_args={"connect_timeout": 3})
+    admin = create_engine(POSTGRES_URL, future=True, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
     try:
         admin.connect().close()
     except Exception as error:  # noqa: BLE001 - any failure means the server is not usable
@@ -80,8 +80,9 @@ def stored_events(database_url: str, sender_id: str) -> List[Tuple[str, Dict[str
     engine = create_engine(database_url, future=True)
     try:
         with engine.connect() as connection:
-            rows = connection.execute(text("SELECT type_name, data FROM events WHERE sender_id = :sender ORDER BY id"),
-                                      {"sender": sender_id}).all()
+            rows = connection.execute(
+                text("SELECT type_name, data FROM events WHERE sender_id = :sender ORDER BY id"), {"sender": sender_id}
+            ).all()
     finally:
         engine.dispose()
     return [(type_name, json.loads(data)) for type_name, data in rows]
@@ -89,8 +90,11 @@ def stored_events(database_url: str, sender_id: str) -> List[Tuple[str, Dict[str
 
 def user_turns(database_url: str, sender_id: str) -> List[Tuple[str, str]]:
     """(type_name, text) of the conversation's user and bot events, in order."""
-    return [(kind, event.get("text") or "") for kind, event in stored_events(database_url, sender_id)
-            if kind in ("user", "bot")]
+    return [
+        (kind, event.get("text") or "")
+        for kind, event in stored_events(database_url, sender_id)
+        if kind in ("user", "bot")
+    ]
 
 
 class TcpForwarder:
@@ -197,8 +201,9 @@ class ServerFarm:
         action_port = free_ports(1)[0]
         self.action_log = self.work / "actions.log"
         try:
-            self._actions.enter_context(action_server(action_port, self.action_log,
-                                                      extra_env={"DATABASE_URL": kb_database_url}))
+            self._actions.enter_context(
+                action_server(action_port, self.action_log, extra_env={"DATABASE_URL": kb_database_url})
+            )
         except RuntimeError as error:
             pytest.fail(f"{error}\n{log_tail(self.action_log)}", pytrace=False)
         self.endpoints = endpoints_file(action_port, self.work)

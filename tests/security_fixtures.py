@@ -1,5 +1,6 @@
 """A real Rasa server and action server whose action server a test may kill, restart or point
 at another database, with both logs at known paths (tests.e2e.start_servers hides both)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -15,7 +16,6 @@ import pytest
 
 from bot.launcher import action_server, endpoints_file, free_ports, rasa_server
 from tests.e2e import MODEL, log_tail, probe_answers
-
 
 # Hostile texts people might type: SQL, HTML/script, Python and Jinja templates, log4j lookups.
 INJECTIONS = [
@@ -46,7 +46,8 @@ class Deployment:
         self.stop_actions()
         try:
             self._action_process = self._actions.enter_context(
-                action_server(self.action_port, self.action_log, extra_env={"DATABASE_URL": database_url}))
+                action_server(self.action_port, self.action_log, extra_env={"DATABASE_URL": database_url})
+            )
         except RuntimeError as error:
             pytest.fail(f"{error}\n{log_tail(self.action_log)}", pytrace=False)
 
@@ -65,8 +66,9 @@ class Deployment:
         try:
             # conversations (with the tests' personal data) go to a tracker store of this test's own
             env = {"TRACKER_STORE_URL": f"sqlite:///{self.work / 'tracker.db'}", **(rasa_env or {})}
-            self._rasa.enter_context(rasa_server(self.rasa_port, self.rasa_log, self.endpoints, model=MODEL,
-                                                 extra_env=env))
+            self._rasa.enter_context(
+                rasa_server(self.rasa_port, self.rasa_log, self.endpoints, model=MODEL, extra_env=env)
+            )
         except RuntimeError as error:
             pytest.fail(f"{error}\n{log_tail(self.rasa_log)}", pytrace=False)
         if not probe_answers(self.base_url):
@@ -89,8 +91,9 @@ def deployment(work: Path, database_url: str, rasa_env: Optional[Dict[str, str]]
         servers.close()
 
 
-def http(url: str, data: Optional[bytes] = None, headers: Optional[Dict[str, str]] = None,
-         method: Optional[str] = None) -> Tuple[int, Dict[str, str], bytes]:
+def http(
+    url: str, data: Optional[bytes] = None, headers: Optional[Dict[str, str]] = None, method: Optional[str] = None
+) -> Tuple[int, Dict[str, str], bytes]:
     """Status, headers and body of one request; HTTP errors are returned, not raised."""
     request = urllib.request.Request(url, data=data, headers=headers or {}, method=method)
     try:

@@ -1,4 +1,5 @@
 """action_compare_treatments against a real, seeded SQLite knowledge base."""
+
 from __future__ import annotations
 
 from actions.comparison import ActionCompareTreatments
@@ -36,7 +37,9 @@ def test_at_home_comparison(seeded_repository):
 
 
 def test_two_named_treatments_only(seeded_repository):
-    tracker = make_tracker("compare_treatments", [("treatment", "microneedling"), ("treatment", "lazer"), ("aspect", "side_effects")])
+    tracker = make_tracker(
+        "compare_treatments", [("treatment", "microneedling"), ("treatment", "lazer"), ("aspect", "side_effects")]
+    )
     text = _first_text(run_action(ACTION, tracker))
     assert "Microneedling:" in text and "Laser resurfacing:" in text
     assert "Exfoliation" not in text

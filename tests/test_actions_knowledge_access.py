@@ -1,4 +1,5 @@
 """When the database is unreachable every knowledge action apologises with the clinic's contact."""
+
 from __future__ import annotations
 
 import logging
@@ -14,14 +15,22 @@ from actions.treatment_facts import ActionAnswerTreatmentFact
 from bot.knowledge.repository import KnowledgeRepository
 from tests.conftest import make_tracker, run_action
 
-ALL_ACTIONS = [ActionAnswerTreatmentFact(), ActionCompareTreatments(), ActionExplainWhySmallerPores(),
-               ActionListOptions(), ActionAnswerCost(), ActionSuggestDermatologist(), ActionShowClinicContact()]
+ALL_ACTIONS = [
+    ActionAnswerTreatmentFact(),
+    ActionCompareTreatments(),
+    ActionExplainWhySmallerPores(),
+    ActionListOptions(),
+    ActionAnswerCost(),
+    ActionSuggestDermatologist(),
+    ActionShowClinicContact(),
+]
 
 
 @pytest.fixture
 def dead_database():
-    engine = create_engine("postgresql+psycopg2://nobody@127.0.0.1:1/none", future=True,
-                           connect_args={"connect_timeout": 2})
+    engine = create_engine(
+        "postgresql+psycopg2://nobody@127.0.0.1:1/none", future=True, connect_args={"connect_timeout": 2}
+    )
     knowledge_access.use_repository(KnowledgeRepository(engine))
     yield
     knowledge_access.use_repository(None)

@@ -1,16 +1,16 @@
 """The guided recommendation actions against a real, seeded SQLite knowledge base."""
+
 from __future__ import annotations
 
 import asyncio
 import json
 
 import pytest
-from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.recommendation import (
-    AskSafety,
     ActionRecommendTreatments,
+    AskSafety,
     ValidateRecommendationForm,
     answer_buttons,
     match_answer,
@@ -104,7 +104,9 @@ def test_recommendation_ranks_with_reasons_and_avoids(seeded_repository):
 
 
 def test_texture_at_the_clinic_ranks_procedures_first(seeded_repository):
-    text = _recommend(skin_type="dry", concern="texture", downtime="few_days", setting="clinic", safety="none")["messages"][0]["text"]
+    text = _recommend(skin_type="dry", concern="texture", downtime="few_days", setting="clinic", safety="none")[
+        "messages"
+    ][0]["text"]
     assert text.index("1. Microneedling") < text.index("3. Exfoliation and peels")
 
 

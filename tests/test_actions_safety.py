@@ -1,5 +1,6 @@
 """Safety actions: red-flag advice at the level the NLU guard found (from the database or, if it is
 down, the file), reassurance for an expected effect, and the referral for medical requests."""
+
 from __future__ import annotations
 
 import pytest
@@ -31,7 +32,9 @@ def test_urgent_advice_otherwise(seeded_repository, knowledge, level):
 
 
 def _unreachable_database():
-    engine = create_engine("postgresql+psycopg2://nobody@127.0.0.1:1/none", future=True, connect_args={"connect_timeout": 2})
+    engine = create_engine(
+        "postgresql+psycopg2://nobody@127.0.0.1:1/none", future=True, connect_args={"connect_timeout": 2}
+    )
     knowledge_access.use_repository(KnowledgeRepository(engine))
 
 
@@ -52,7 +55,9 @@ def test_clear_red_flag():
 
 
 def test_expected_effect_gets_the_treatments_side_effect_and_when_to_call(seeded_repository, knowledge):
-    result = run_action(ActionReassureExpectedEffect(), make_tracker("report_expected_effect", [("treatment", "microneedling")]))
+    result = run_action(
+        ActionReassureExpectedEffect(), make_tracker("report_expected_effect", [("treatment", "microneedling")])
+    )
     responses = [message.get("response") for message in result["messages"]]
     assert responses[0] == "utter_expected_effect_intro" and responses[-1] == "utter_expected_effect_advice"
     assert knowledge.treatments["microneedling"].facts["side_effects"][0].text in result["messages"][1]["text"]
@@ -67,8 +72,12 @@ def test_expected_effect_without_a_treatment_names_each_treatments_side_effects(
 
 
 def test_medical_referral_names_the_clinic_and_no_medicine(seeded_repository, knowledge):
-    result = run_action(ActionMedicalReferral(), make_tracker("ask_medical_advice", text="how much isotretinoin should i take"))
-    assert result["messages"] == [{**result["messages"][0], "response": "utter_medical_referral", "clinic_name": knowledge.clinic.name}]
+    result = run_action(
+        ActionMedicalReferral(), make_tracker("ask_medical_advice", text="how much isotretinoin should i take")
+    )
+    assert result["messages"] == [
+        {**result["messages"][0], "response": "utter_medical_referral", "clinic_name": knowledge.clinic.name}
+    ]
     assert result["events"] == []
 
 

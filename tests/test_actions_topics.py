@@ -1,4 +1,5 @@
 """Why-smaller-pores, options and cost actions against a real, seeded SQLite knowledge base."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,7 +18,11 @@ def test_why_smaller_pores(seeded_repository):
 def test_options_list_three_treatments_with_buttons(seeded_repository):
     [message] = run_action(ActionListOptions(), make_tracker("ask_options"))["messages"]
     assert "microneedling, laser resurfacing and exfoliation" in message["text"]
-    assert [button["title"] for button in message["buttons"]] == ["Microneedling", "Laser resurfacing", "Exfoliation and peels"]
+    assert [button["title"] for button in message["buttons"]] == [
+        "Microneedling",
+        "Laser resurfacing",
+        "Exfoliation and peels",
+    ]
     assert message["buttons"][1]["payload"] == '/ask_treatment_info{"treatment": "laser_resurfacing"}'
 
 

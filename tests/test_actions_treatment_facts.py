@@ -1,4 +1,5 @@
 """action_answer_treatment_fact against a real, seeded SQLite knowledge base."""
+
 from __future__ import annotations
 
 import json
@@ -52,8 +53,11 @@ def test_general_guidance_is_marked(seeded_repository):
 
 
 def test_follow_up_keeps_the_aspect_and_switches_treatment(seeded_repository):
-    tracker = make_tracker("inform_treatment", [("treatment", "laser_resurfacing")],
-                           slots={"treatment": "microneedling", "aspect": "recovery"})
+    tracker = make_tracker(
+        "inform_treatment",
+        [("treatment", "laser_resurfacing")],
+        slots={"treatment": "microneedling", "aspect": "recovery"},
+    )
     result = run_action(ACTION, tracker)
     assert "a day or two off work" in _text(result)
 

@@ -1,6 +1,7 @@
 """The benchmark's cross-validation folds: seeded and stratified, so PoreGuide's pipeline and Rasa's
 default one are scored on the same splits in every run; the vocabulary (synonyms, lookup tables)
 always trains and is never tested. One real end-to-end cross-validation on a tiny project."""
+
 from __future__ import annotations
 
 import json
@@ -15,12 +16,26 @@ from bot.benchmarks.projects import POREGUIDE, Project
 
 INTENTS = {
     "greet": ["hello", "hi there", "good morning", "hey", "hiya", "good evening", "hello bot", "hi friend"],
-    "goodbye": ["bye", "goodbye", "see you later", "bye bye", "farewell", "see you soon", "catch you later",
-                "have a nice day"],
-    "ask_price": ["how much is a [peel](treatment)", "what does [microneedling](treatment) cost",
-                  "price of a [laser](treatment)", "how expensive is it", "what is the cost",
-                  "is [needling]{\"entity\": \"treatment\", \"value\": \"microneedling\"} expensive",
-                  "how much do you charge", "what are your prices"],
+    "goodbye": [
+        "bye",
+        "goodbye",
+        "see you later",
+        "bye bye",
+        "farewell",
+        "see you soon",
+        "catch you later",
+        "have a nice day",
+    ],
+    "ask_price": [
+        "how much is a [peel](treatment)",
+        "what does [microneedling](treatment) cost",
+        "price of a [laser](treatment)",
+        "how expensive is it",
+        "what is the cost",
+        'is [needling]{"entity": "treatment", "value": "microneedling"} expensive',
+        "how much do you charge",
+        "what are your prices",
+    ],
 }
 VOCABULARY = """version: "3.1"
 nlu:
@@ -119,10 +134,12 @@ def test_the_vocabulary_trains_in_every_fold_and_is_never_tested(tmp_path: Path)
         assert (fold.train_examples, fold.test_examples) == (12, 12)
     assert tested == everything  # every example in exactly one test fold
     again = folds.split_nlu_data(project.data, 2, folds.CV_SEED, tmp_path / "again")
-    assert again.digest == split.digest and [f.test.read_text() for f in again.folds] == \
-        [f.test.read_text() for f in split.folds]
+    assert again.digest == split.digest and [f.test.read_text() for f in again.folds] == [
+        f.test.read_text() for f in split.folds
+    ]
 
 
+@pytest.mark.slow  # splits all of PoreGuide's NLU data into folds, twice: 10 s and more
 def test_poreguide_data_splits_into_stratified_folds_with_every_example_tested_once(tmp_path: Path) -> None:
     split = folds.split_nlu_data(POREGUIDE.data, 5, folds.CV_SEED, tmp_path / "folds")
     assert "vocabulary.yml" in split.sources and any(name.startswith("nlu") for name in split.sources)

@@ -2,6 +2,7 @@
 default bot, real Rasa and action servers, real NLU evaluation) and must write every stable key of
 results.json, results.md and the charts. Figures are never judged here: speed belongs to the
 benchmark itself."""
+
 from __future__ import annotations
 
 import json
@@ -28,9 +29,14 @@ def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`python -m bot.benchmarks --quick` into a temporary directory, as `make test` runs it."""
     out = tmp_path_factory.mktemp("bench")
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
-    completed = subprocess.run([sys.executable, "-m", "bot.benchmarks", "--quick", "--out", str(out)],
-                               cwd=settings.PROJECT_ROOT, env=env, capture_output=True, text=True,
-                               timeout=QUICK_RUN_TIMEOUT)
+    completed = subprocess.run(
+        [sys.executable, "-m", "bot.benchmarks", "--quick", "--out", str(out)],
+        cwd=settings.PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=QUICK_RUN_TIMEOUT,
+    )
     assert completed.returncode == 0, f"quick benchmark failed:\n{completed.stderr[-3000:]}"
     return out
 
@@ -62,8 +68,11 @@ def test_quick_bench_writes_the_table_and_the_charts(quick_run: Path) -> None:
     assert "| cold start to first answer (s) |" in table and "quick mode" in table
     assert "| held-out intent macro-F1 |" in table and "## Targets" in table
     plots = json.loads((quick_run / "results.json").read_text())["plots"]
-    assert {"poreguide_heldout_confusion_matrix.png", "poreguide_heldout_confidence_histogram.png",
-            "bench_ratios.png"} <= set(plots)
+    assert {
+        "poreguide_heldout_confusion_matrix.png",
+        "poreguide_heldout_confidence_histogram.png",
+        "bench_ratios.png",
+    } <= set(plots)
     for plot in plots:
         assert (quick_run / plot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", plot
 
@@ -73,8 +82,9 @@ def test_the_retraining_domain_differs_in_one_response_only(tmp_path: Path) -> N
     edited = yaml.safe_load(with_one_response_edited(POREGUIDE, tmp_path).domain.read_text())
     changed = [name for name in original["responses"] if original["responses"][name] != edited["responses"][name]]
     assert len(changed) == 1 and EDIT_MARK in json.dumps(edited["responses"][changed[0]])
-    assert {key: value for key, value in original.items() if key != "responses"} == \
-        {key: value for key, value in edited.items() if key != "responses"}
+    assert {key: value for key, value in original.items() if key != "responses"} == {
+        key: value for key, value in edited.items() if key != "responses"
+    }
 
 
 def test_percentile_is_nearest_rank() -> None:
@@ -88,8 +98,12 @@ def test_peak_memory_is_read_from_the_kernel() -> None:
 
 def _figures(**poreguide: float) -> Dict[str, Any]:
     bot = dict.fromkeys(results.TIMINGS, 10.0)
-    return {"poreguide": {**bot, **poreguide}, "rasa_default": dict(bot),
-            "poreguide_nlu": {"intent_macro_f1": 0.96}, "rasa_default_nlu": {"intent_macro_f1": 0.97}}
+    return {
+        "poreguide": {**bot, **poreguide},
+        "rasa_default": dict(bot),
+        "poreguide_nlu": {"intent_macro_f1": 0.96},
+        "rasa_default_nlu": {"intent_macro_f1": 0.97},
+    }
 
 
 def test_ratios_and_targets_report_met_and_missed() -> None:
@@ -103,9 +117,18 @@ def test_ratios_and_targets_report_met_and_missed() -> None:
 def test_the_markdown_marks_missed_targets_and_unmeasured_figures() -> None:
     figures = _figures(p95_ms=12.0, retrain_s=None)
     figures["ratios"] = results.ratios(figures["poreguide"], figures["rasa_default"])
-    figures.update(mode="full", targets=results.targets(figures), machine={
-        "date": "2026-11-26", "nproc": 2, "memory_gib": 24, "python": "3.10", "rasa": "3.6.21",
-        "load_average_at_start": [0.1]})
+    figures.update(
+        mode="full",
+        targets=results.targets(figures),
+        machine={
+            "date": "2026-11-26",
+            "nproc": 2,
+            "memory_gib": 24,
+            "python": "3.10",
+            "rasa": "3.6.21",
+            "load_average_at_start": [0.1],
+        },
+    )
     table = results.markdown(figures)
     assert "| turn latency p95 (ms) | 12 | 10 | 1.2 |" in table
     assert "| retraining after one response edited (s) | – | 10 | – |" in table
@@ -132,6 +155,7 @@ def test_cross_validation_alone_needs_an_earlier_run(tmp_path: Path) -> None:
         runner.cross_validate_only(runner.Options(out=tmp_path), ["rasa_default"])
 
 
+@pytest.mark.slow  # splits all of PoreGuide's NLU data into folds: 10 s and more
 def test_cross_validation_alone_completes_an_interrupted_run(tmp_path: Path) -> None:
     """Rasa's default pipeline can take hours to cross-validate, so it may be added to a run stopped
     before it. The stand-in below does what the real validation does to the output folder; the real
@@ -170,6 +194,7 @@ def count_examples(data: Path) -> int:
     return sum(len(load_data(str(path)).intent_examples) for path in folds.nlu_files(data))
 
 
+@pytest.mark.slow  # splits all of PoreGuide's NLU data into folds
 def test_both_pipelines_are_cross_validated_on_the_same_fold_files(tmp_path: Path) -> None:
     """PoreGuide's pipeline and Rasa's default one run on PoreGuide's data, so they must get the very
     same fold files (the stand-in records what each was given)."""
@@ -184,9 +209,13 @@ def test_both_pipelines_are_cross_validated_on_the_same_fold_files(tmp_path: Pat
             (out / plot).write_bytes(b"\x89PNG\r\n\x1a\n")
         return 0.5
 
-    written = runner.cross_validate_only(runner.Options(out=tmp_path), list(runner.CROSS_VALIDATED),
-                                         recording_validation)
-    (data, config, split), (peer_data, peer_config, peer_split) = given["poreguide"], given["poreguide_default_pipeline"]
+    written = runner.cross_validate_only(
+        runner.Options(out=tmp_path), list(runner.CROSS_VALIDATED), recording_validation
+    )
+    (data, config, split), (peer_data, peer_config, peer_split) = (
+        given["poreguide"],
+        given["poreguide_default_pipeline"],
+    )
     assert data == peer_data == POREGUIDE.data and config == POREGUIDE.config != peer_config
     assert split is peer_split and split.k == 5
     assert written["poreguide_nlu"]["cv_split"] == written["rasa_default_nlu"]["cv_split"]

@@ -1,6 +1,7 @@
 """rasa-webchat 1.0.1 (the widget many Rasa sites already use; from web/node_modules, socket.io
 client 3) in a REAL browser against our website channel on the REAL Rasa server: its
 session_request/session_confirm handshake, its init payload and a typed question get answers."""
+
 from __future__ import annotations
 
 import json
@@ -22,12 +23,20 @@ WAIT_MS = REPLY_TIMEOUT * 1000
 
 def webchat_page(server_url: str) -> str:
     """A partner site using rasa-webchat the way its README shows, pointed at our server."""
-    options = {"socketUrl": server_url, "socketPath": "/socket.io/", "initPayload": "/greet",
-               "title": "PoreGuide", "embedded": True, "params": {"storage": "session"}}
-    return ("<!DOCTYPE html><html><head><title>rasa-webchat</title></head><body><div id='webchat'></div>"
-            "<script src='/rasa-webchat.js'></script>"
-            f"<script>WebChat.default({json.dumps(options)}, document.getElementById('webchat'));</script>"
-            "</body></html>")
+    options = {
+        "socketUrl": server_url,
+        "socketPath": "/socket.io/",
+        "initPayload": "/greet",
+        "title": "PoreGuide",
+        "embedded": True,
+        "params": {"storage": "session"},
+    }
+    return (
+        "<!DOCTYPE html><html><head><title>rasa-webchat</title></head><body><div id='webchat'></div>"
+        "<script src='/rasa-webchat.js'></script>"
+        f"<script>WebChat.default({json.dumps(options)}, document.getElementById('webchat'));</script>"
+        "</body></html>"
+    )
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 the demo page at /chat, a conversation with quick replies, history and session kept over a
 reload, text-only rendering of hostile input, keyboard use, a phone-sized screen, and the
 one-script-tag embed on another website (allowed and refused origins)."""
+
 from __future__ import annotations
 
 from typing import Any, Iterator, List
@@ -178,8 +179,10 @@ def test_phone_sized_screen(browser: Any, web_bot_url: str) -> None:
 
 def embedding_page(server_url: str) -> str:
     """A clinic's own website that adds the widget with the one documented script tag."""
-    return ("<!DOCTYPE html><html><head><title>Partner clinic</title></head><body><h1>Partner clinic</h1>"
-            f'<script src="{server_url}/chat/widget.js" defer></script></body></html>')
+    return (
+        "<!DOCTYPE html><html><head><title>Partner clinic</title></head><body><h1>Partner clinic</h1>"
+        f'<script src="{server_url}/chat/widget.js" defer></script></body></html>'
+    )
 
 
 def open_embedding_site(context: Any, site: Site, server_url: str) -> Visitor:
@@ -188,8 +191,9 @@ def open_embedding_site(context: Any, site: Site, server_url: str) -> Visitor:
     return visitor
 
 
-def test_one_script_tag_embeds_the_widget_on_an_allowed_site(context: Any, web_bot_url: str,
-                                                             partner_site: Site) -> None:
+def test_one_script_tag_embeds_the_widget_on_an_allowed_site(
+    context: Any, web_bot_url: str, partner_site: Site
+) -> None:
     visitor = open_embedding_site(context, partner_site, web_bot_url)
     visitor.open()
     visitor.bot_message_containing("PoreGuide")

@@ -1,6 +1,7 @@
 """The Slack channel: the REAL Rasa and action servers, Slack replaced by a fake Web API on
 127.0.0.1 (tests/fakes/slack_api.py). Events and interactions are POSTed to the webhook signed
 as Slack signs them; what the bot answers is read from the fake's chat.postMessage calls."""
+
 from __future__ import annotations
 
 import itertools
@@ -32,14 +33,30 @@ def new_conversation() -> Dict[str, str]:
 
 
 def event_body(event: Dict[str, Any], event_id: Optional[str] = None) -> Dict[str, Any]:
-    return {"token": "legacy", "team_id": "T1", "api_app_id": "A1", "type": "event_callback",
-            "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}", "event_time": int(time.time()),
-            "authorizations": [{"user_id": BOT_USER, "is_bot": True}], "event": event}
+    return {
+        "token": "legacy",
+        "team_id": "T1",
+        "api_app_id": "A1",
+        "type": "event_callback",
+        "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
+        "event_time": int(time.time()),
+        "authorizations": [{"user_id": BOT_USER, "is_bot": True}],
+        "event": event,
+    }
 
 
 def direct_message(who: Dict[str, str], text: str, **extra: Any) -> Dict[str, Any]:
-    return event_body({"type": "message", "channel_type": "im", "user": who["user"], "channel": who["channel"],
-                       "text": text, "ts": f"{time.time():.6f}", **extra})
+    return event_body(
+        {
+            "type": "message",
+            "channel_type": "im",
+            "user": who["user"],
+            "channel": who["channel"],
+            "text": text,
+            "ts": f"{time.time():.6f}",
+            **extra,
+        }
+    )
 
 
 def deliver(servers: Messaging, body: Dict[str, Any], headers: Optional[Dict[str, str]] = None) -> int:
@@ -51,12 +68,23 @@ def deliver(servers: Messaging, body: Dict[str, Any], headers: Optional[Dict[str
 
 def press(servers: Messaging, who: Dict[str, str], shown: ApiCall, button: Dict[str, Any]) -> int:
     """A click on `button` of the message in `shown`, sent as Slack's form-encoded block_actions."""
-    payload = {"type": "block_actions", "trigger_id": uuid.uuid4().hex, "user": {"id": who["user"]},
-               "channel": {"id": who["channel"]},
-               "container": {"type": "message", "channel_id": who["channel"], "message_ts": "1.000001"},
-               "message": {"ts": "1.000001", "text": shown.body["text"], "blocks": shown.body["blocks"]},
-               "actions": [{"type": "button", "action_id": button["action_id"], "value": button["value"],
-                            "text": button["text"], "action_ts": f"{time.time():.6f}"}]}
+    payload = {
+        "type": "block_actions",
+        "trigger_id": uuid.uuid4().hex,
+        "user": {"id": who["user"]},
+        "channel": {"id": who["channel"]},
+        "container": {"type": "message", "channel_id": who["channel"], "message_ts": "1.000001"},
+        "message": {"ts": "1.000001", "text": shown.body["text"], "blocks": shown.body["blocks"]},
+        "actions": [
+            {
+                "type": "button",
+                "action_id": button["action_id"],
+                "value": button["value"],
+                "text": button["text"],
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
     raw = urlencode({"payload": json.dumps(payload)}).encode()
     form = "application/x-www-form-urlencoded"
     status, _ = post(servers.slack_webhook, raw, signed_headers(servers.slack_signing_secret, raw, content_type=form))
@@ -95,8 +123,14 @@ def test_a_direct_message_is_answered_with_the_bot_token(messaging: Messaging) -
 def test_a_mention_in_a_thread_is_answered_in_that_thread_without_the_mention(messaging: Messaging) -> None:
     who = {"user": f"U{next(_ids)}", "channel": f"C{next(_ids)}"}
     thread = f"{time.time():.6f}"
-    event = {"type": "app_mention", "user": who["user"], "channel": who["channel"], "thread_ts": thread,
-             "text": f"<@{BOT_USER}> what is microneedling?", "ts": f"{time.time():.6f}"}
+    event = {
+        "type": "app_mention",
+        "user": who["user"],
+        "channel": who["channel"],
+        "thread_ts": thread,
+        "text": f"<@{BOT_USER}> what is microneedling?",
+        "ts": f"{time.time():.6f}",
+    }
     assert deliver(messaging, event_body(event)) == 200
     answer = reply(messaging, who, "tiny punctures")
     assert answer.body["thread_ts"] == thread
@@ -120,12 +154,22 @@ def test_buttons_become_block_kit_and_a_click_is_answered(messaging: Messaging) 
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("forge, status", [
-    (lambda headers: {}, 401),
-    (lambda headers: {**headers, "X-Slack-Signature": "v0=" + "0" * 64}, 401),
-    (lambda headers: {"X-Slack-Request-Timestamp": headers["X-Slack-Request-Timestamp"]}, 401),
-    (lambda headers: {**headers, "X-Slack-Request-Timestamp": str(int(headers["X-Slack-Request-Timestamp"]) + 1)}, 401),
-], ids=["unsigned", "bad signature", "timestamp only", "timestamp changed"])
+@pytest.mark.parametrize(
+    "forge, status",
+    [
+        (lambda headers: {}, 401),
+        (lambda headers: {**headers, "X-Slack-Signature": "v0=" + "0" * 64}, 401),
+        (lambda headers: {"X-Slack-Request-Timestamp": headers["X-Slack-Request-Timestamp"]}, 401),
+        (
+            lambda headers: {
+                **headers,
+                "X-Slack-Request-Timestamp": str(int(headers["X-Slack-Request-Timestamp"]) + 1),
+            },
+            401,
+        ),
+    ],
+    ids=["unsigned", "bad signature", "timestamp only", "timestamp changed"],
+)
 def test_a_forged_request_is_refused_and_not_processed(messaging: Messaging, forge: Any, status: int) -> None:
     who = new_conversation()
     raw = json.dumps(direct_message(who, "what is microneedling?")).encode()
@@ -179,8 +223,13 @@ def test_a_file_without_words_gets_the_text_only_reply(messaging: Messaging) -> 
 
 @pytest.mark.slow
 def test_the_url_verification_challenge_is_answered_only_when_signed(messaging: Messaging) -> None:
-    raw = json.dumps({"token": "legacy", "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
-                      "type": "url_verification"}).encode()
+    raw = json.dumps(
+        {
+            "token": "legacy",
+            "challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+            "type": "url_verification",
+        }
+    ).encode()
     status, text = post(messaging.slack_webhook, raw, signed_headers(messaging.slack_signing_secret, raw))
     assert status == 200 and json.loads(text)["challenge"] == "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
     assert post(messaging.slack_webhook, raw)[0] == 401
@@ -191,11 +240,13 @@ def test_the_url_verification_challenge_is_answered_only_when_signed(messaging: 
 # The worked example of Slack's "Verifying requests from Slack" documentation.
 DOC_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 DOC_TIMESTAMP = "1531420618"
-DOC_BODY = (b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V"
-            b"&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text="
-            b"&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554"
-            b"%2F96rGlfmibIGlgcZRskXaIFfN"
-            b"&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c")
+DOC_BODY = (
+    b"token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V"
+    b"&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text="
+    b"&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554"
+    b"%2F96rGlfmibIGlgcZRskXaIFfN"
+    b"&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c"
+)
 DOC_SIGNATURE = "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"
 DOC_NOW = float(DOC_TIMESTAMP) + 10
 
@@ -204,17 +255,22 @@ def test_slacks_documented_example_signature_is_accepted() -> None:
     check_signature(DOC_SECRET, DOC_TIMESTAMP, DOC_SIGNATURE, DOC_BODY, now=DOC_NOW)
 
 
-@pytest.mark.parametrize("secret, timestamp, signature, body, now, status", [
-    (DOC_SECRET, DOC_TIMESTAMP, DOC_SIGNATURE, DOC_BODY + b"x", DOC_NOW, 401),
-    ("another-secret", DOC_TIMESTAMP, DOC_SIGNATURE, DOC_BODY, DOC_NOW, 401),
-    (DOC_SECRET, None, DOC_SIGNATURE, DOC_BODY, DOC_NOW, 401),
-    (DOC_SECRET, DOC_TIMESTAMP, None, DOC_BODY, DOC_NOW, 401),
-    (DOC_SECRET, "yesterday", DOC_SIGNATURE, DOC_BODY, DOC_NOW, 401),
-    (DOC_SECRET, DOC_TIMESTAMP, DOC_SIGNATURE, DOC_BODY, float(DOC_TIMESTAMP) + 301, 400),
-    (DOC_SECRET, DOC_TIMESTAMP, DOC_SIGNATURE, DOC_BODY, float(DOC_TIMESTAMP) - 301, 400),
-], ids=["body changed", "wrong secret", "no timestamp", "no signature", "bad timestamp", "stale", "future"])
-def test_bad_signatures_are_refused(secret: str, timestamp: Optional[str], signature: Optional[str], body: bytes,
-                                    now: float, status: int) -> None:
+@pytest.mark.parametrize(
+    "secret, timestamp, signature, body, now, status",
+    [
+        (DOC_SECRET, DOC_TIMESTAMP, DOC_SIGNATURE, DOC_BODY + b"x", DOC_NOW, 401),
+        ("another-secret", DOC_TIMESTAMP, DOC_SIGNATURE, DOC_BODY, DOC_NOW, 401),
+        (DOC_SECRET, None, DOC_SIGNATURE, DOC_BODY, DOC_NOW, 401),
+        (DOC_SECRET, DOC_TIMESTAMP, None, DOC_BODY, DOC_NOW, 401),
+        (DOC_SECRET, "yesterday", DOC_SIGNATURE, DOC_BODY, DOC_NOW, 401),
+        (DOC_SECRET, DOC_TIMESTAMP, DOC_SIGNATURE, DOC_BODY, float(DOC_TIMESTAMP) + 301, 400),
+        (DOC_SECRET, DOC_TIMESTAMP, DOC_SIGNATURE, DOC_BODY, float(DOC_TIMESTAMP) - 301, 400),
+    ],
+    ids=["body changed", "wrong secret", "no timestamp", "no signature", "bad timestamp", "stale", "future"],
+)
+def test_bad_signatures_are_refused(
+    secret: str, timestamp: Optional[str], signature: Optional[str], body: bytes, now: float, status: int
+) -> None:
     with pytest.raises(SignatureError) as refused:
         check_signature(secret, timestamp, signature, body, now=now)
     assert refused.value.status == status
@@ -222,8 +278,9 @@ def test_bad_signatures_are_refused(secret: str, timestamp: Optional[str], signa
 
 def test_buttons_become_a_section_and_an_actions_block_within_slacks_limits() -> None:
     long_title = "A very long button title that goes on and on, far beyond what Slack shows on a button"
-    blocks: List[Dict[str, Any]] = slack_blocks("Pick one", [{"title": "Yes", "payload": "/affirm"},
-                                                             {"title": long_title, "payload": "/deny"}])
+    blocks: List[Dict[str, Any]] = slack_blocks(
+        "Pick one", [{"title": "Yes", "payload": "/affirm"}, {"title": long_title, "payload": "/deny"}]
+    )
     assert blocks[0] == {"type": "section", "text": {"type": "mrkdwn", "text": "Pick one"}}
     yes, long_button = blocks[1]["elements"]
     assert yes["value"] == "/affirm" and yes["text"]["text"] == "Yes" and yes["text"]["type"] == "plain_text"
@@ -236,6 +293,7 @@ def test_a_long_text_is_split_over_several_sections() -> None:
     assert len(blocks) == 2 and all(len(block["text"]["text"]) <= 3000 for block in blocks)
 
 
-def test_the_channel_is_off_without_its_environment(monkeypatch: pytest.MonkeyPatch,
-                                                    caplog: pytest.LogCaptureFixture) -> None:
+def test_the_channel_is_off_without_its_environment(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     assert_switched_off(SlackInput, SlackSettings.REQUIRED, "Slack", monkeypatch, caplog)

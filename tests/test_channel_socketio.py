@@ -1,6 +1,7 @@
 """The website channel (bot/channels/socketio.py) with a REAL python-socketio client against the REAL
 Rasa server: persistent sessions across reconnects (Rasa 3.6 loses every reply there), origin
 checks, bad input answered, and the demo page the channel serves. The first tests need no server."""
+
 from __future__ import annotations
 
 import asyncio
@@ -41,8 +42,12 @@ def test_session_ids_are_accepted_only_when_they_look_like_one() -> None:
 def test_origin_policy_allows_own_and_configured_origins_only() -> None:
     policy = OriginPolicy(WebSettings.from_env({"POREGUIDE_ALLOWED_ORIGINS": "https://a.example/, https://b.example"}))
     own = {"HTTP_HOST": "bot.example:5005", "wsgi.url_scheme": "http"}
-    proxied = {"HTTP_HOST": "127.0.0.1:5005", "wsgi.url_scheme": "https",
-               "HTTP_X_FORWARDED_PROTO": "https", "HTTP_X_FORWARDED_HOST": "chat.clinic.example"}
+    proxied = {
+        "HTTP_HOST": "127.0.0.1:5005",
+        "wsgi.url_scheme": "https",
+        "HTTP_X_FORWARDED_PROTO": "https",
+        "HTTP_X_FORWARDED_HOST": "chat.clinic.example",
+    }
     assert policy("http://bot.example:5005", own)
     assert policy("https://a.example", own) and policy("https://b.example", own)
     assert policy("https://chat.clinic.example", proxied)
@@ -97,13 +102,15 @@ def test_conversation_continues_on_the_same_session_after_reconnecting(web_bot_u
 @pytest.mark.slow
 def test_every_socket_of_a_session_gets_its_replies(web_bot_url: str) -> None:
     """Two tabs on one session: both see the answer (they share the session's room)."""
+
     async def scenario() -> None:
         async with SocketUser(web_bot_url) as first, SocketUser(web_bot_url) as second:
             session_id = await first.start_session()
             await second.start_session(session_id)
             await first.say("/ask_clinic_contact", expect="Phone")
-            await second.wait_for(lambda: any("Phone" in str(r.get("text")) for r in second.received),
-                                  "the reply in the second tab")
+            await second.wait_for(
+                lambda: any("Phone" in str(r.get("text")) for r in second.received), "the reply in the second tab"
+            )
 
     asyncio.run(scenario())
 
@@ -134,13 +141,16 @@ def test_invalid_session_id_gets_a_fresh_one(web_bot_url: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("message, reply_key", [
-    ("", "empty_message"),
-    ("   ", "empty_message"),
-    (12345, "unsupported_content"),
-    ({"text": "hi"}, "unsupported_content"),
-    ("x" * (MAX_MESSAGE_CHARS + 1), "message_too_long"),
-])
+@pytest.mark.parametrize(
+    "message, reply_key",
+    [
+        ("", "empty_message"),
+        ("   ", "empty_message"),
+        (12345, "unsupported_content"),
+        ({"text": "hi"}, "unsupported_content"),
+        ("x" * (MAX_MESSAGE_CHARS + 1), "message_too_long"),
+    ],
+)
 def test_bad_input_gets_a_clear_reply(web_bot_url: str, message: object, reply_key: str) -> None:
     expected = problem_reply(reply_key, length=f"{MAX_MESSAGE_CHARS + 1:,}", limit=f"{MAX_MESSAGE_CHARS:,}")
 
@@ -180,7 +190,9 @@ def test_a_socket_from_another_origin_is_refused(web_bot_url: str) -> None:
 @pytest.mark.parametrize("origin", ["allowed", "own"])
 def test_sockets_from_allowed_origins_talk_to_the_bot(web_bot_url: str, partner_site: Site, origin: str) -> None:
     async def scenario() -> None:
-        async with SocketUser(web_bot_url, origin=partner_site.origin if origin == "allowed" else web_bot_url) as visitor:
+        async with SocketUser(
+            web_bot_url, origin=partner_site.origin if origin == "allowed" else web_bot_url
+        ) as visitor:
             await visitor.start_session()
             await visitor.say("what is microneedling?", expect="Microneedling")
 
@@ -209,4 +221,3 @@ def test_the_server_serves_the_demo_page_and_widget_files(web_bot_url: str) -> N
         assert status == 200 and kind in headers["Content-Type"] and body, name
     for name in ("nothing.js", "..%2F..%2Fcredentials.yml", "chat.html"):
         assert fetch(f"{web_bot_url}/chat/{name}")[0] == 404, name
-

@@ -1,6 +1,7 @@
 """The Telegram channel: the REAL Rasa and action servers, Telegram replaced by a fake Bot API on
 127.0.0.1 (tests/fakes/telegram_api.py). Updates are POSTed to the webhook as Telegram sends
 them; what the bot answers is read from the calls the fake received."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,17 +14,26 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
-from bot.channels.buttons import (
-    TELEGRAM_CALLBACK_DATA_BYTES, CallbackPayloads, split_text, telegram_button_title, telegram_keyboard,
-)
 from bot.channels import telegram
+from bot.channels.buttons import (
+    TELEGRAM_CALLBACK_DATA_BYTES,
+    CallbackPayloads,
+    split_text,
+    telegram_button_title,
+    telegram_keyboard,
+)
 from bot.channels.config import TelegramSettings
 from bot.channels.telegram import SECRET_HEADER, TelegramInput, with_commands
 from bot.launcher import free_ports
 from tests.fakes import ApiCall
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.messaging_fixtures import (  # noqa: F401 - `messaging` is the shared servers' fixture
-    SET_WEBHOOK_FAILURES, TELEGRAM_WEBHOOK_URL, Messaging, assert_switched_off, messaging, post,
+    SET_WEBHOOK_FAILURES,
+    TELEGRAM_WEBHOOK_URL,
+    Messaging,
+    assert_switched_off,
+    messaging,
+    post,
 )
 
 _ids = itertools.count(random.randint(10_000, 90_000) * 1000)
@@ -37,9 +47,11 @@ def new_chat() -> int:
 
 def message_update(chat_id: int, text: Optional[str] = None, **content: Any) -> Dict[str, Any]:
     message: Dict[str, Any] = {
-        "message_id": next(_ids), "date": int(time.time()),
+        "message_id": next(_ids),
+        "date": int(time.time()),
         "from": {"id": chat_id, "is_bot": False, "first_name": "Test"},
-        "chat": {"id": chat_id, "type": "private", "first_name": "Test"}, **content,
+        "chat": {"id": chat_id, "type": "private", "first_name": "Test"},
+        **content,
     }
     if text is not None:
         message["text"] = text
@@ -48,12 +60,22 @@ def message_update(chat_id: int, text: Optional[str] = None, **content: Any) -> 
 
 def button_update(chat_id: int, shown: ApiCall, data: str) -> Dict[str, Any]:
     """A press on a button of the message the bot sent in `shown` (Telegram echoes that message)."""
-    return {"update_id": next(_ids), "callback_query": {
-        "id": str(next(_ids)), "chat_instance": "42", "data": data,
-        "from": {"id": chat_id, "is_bot": False, "first_name": "Test"},
-        "message": {"message_id": 1, "date": int(time.time()), "chat": {"id": chat_id, "type": "private"},
-                    "text": shown.body["text"], "reply_markup": shown.body["reply_markup"]},
-    }}
+    return {
+        "update_id": next(_ids),
+        "callback_query": {
+            "id": str(next(_ids)),
+            "chat_instance": "42",
+            "data": data,
+            "from": {"id": chat_id, "is_bot": False, "first_name": "Test"},
+            "message": {
+                "message_id": 1,
+                "date": int(time.time()),
+                "chat": {"id": chat_id, "type": "private"},
+                "text": shown.body["text"],
+                "reply_markup": shown.body["reply_markup"],
+            },
+        },
+    }
 
 
 def deliver(servers: Messaging, update: Dict[str, Any], secret: Optional[str] = "right") -> int:
@@ -112,7 +134,8 @@ def test_buttons_become_an_inline_keyboard_and_a_press_is_answered(messaging: Me
     chat = new_chat()
     said(messaging, chat, "how long does it take to heal?")
     with_keyboard = messaging.telegram.wait_for(
-        "sendMessage", lambda call: to_chat(chat)(call) and "reply_markup" in call.body)
+        "sendMessage", lambda call: to_chat(chat)(call) and "reply_markup" in call.body
+    )
     question = with_keyboard[0]
     assert "Which treatment do you mean?" in question.body["text"]
     rows = question.body["reply_markup"]["inline_keyboard"]
@@ -122,16 +145,18 @@ def test_buttons_become_an_inline_keyboard_and_a_press_is_answered(messaging: Me
 
     press = button_update(chat, question, first["callback_data"])
     assert deliver(messaging, press) == 200
-    messaging.telegram.wait_for("answerCallbackQuery",
-                                lambda call: call.body.get("callback_query_id") == press["callback_query"]["id"])
+    messaging.telegram.wait_for(
+        "answerCallbackQuery", lambda call: call.body.get("callback_query_id") == press["callback_query"]["id"]
+    )
     answer = replies(messaging, chat, "recovery:")[0]
     assert first["text"] in answer.body["text"], (first, answer.body["text"])
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("secret", [None, "wrong-secret", ""], ids=["no header", "wrong secret", "empty"])
-def test_an_update_without_the_secret_token_is_refused_and_not_processed(messaging: Messaging,
-                                                                         secret: Optional[str]) -> None:
+def test_an_update_without_the_secret_token_is_refused_and_not_processed(
+    messaging: Messaging, secret: Optional[str]
+) -> None:
     chat = new_chat()
     assert deliver(messaging, message_update(chat, "what is microneedling?"), secret=secret) == 403
     said(messaging, chat, "are you a bot?")
@@ -151,8 +176,11 @@ def test_a_repeated_update_is_answered_once(messaging: Messaging) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("content", [{"photo": [{"file_id": "x", "width": 90, "height": 90}]},
-                                     {"sticker": {"file_id": "y", "emoji": "🙂"}}], ids=["photo", "sticker"])
+@pytest.mark.parametrize(
+    "content",
+    [{"photo": [{"file_id": "x", "width": 90, "height": 90}]}, {"sticker": {"file_id": "y", "emoji": "🙂"}}],
+    ids=["photo", "sticker"],
+)
 def test_a_photo_or_sticker_gets_the_text_only_reply(messaging: Messaging, content: Dict[str, Any]) -> None:
     chat = new_chat()
     assert deliver(messaging, message_update(chat, **content)) == 200
@@ -174,6 +202,7 @@ def channel_for(api_base_url: str, token: str = "1:abc", webhook_url: str = TELE
 
 def register(channel: TelegramInput, within: float) -> None:
     """Runs the channel's start-up registration (bounded), then closes its connections."""
+
     async def run() -> None:
         try:
             await channel.register_webhook()
@@ -191,8 +220,9 @@ def test_registration_retries_until_telegram_answers(monkeypatch: pytest.MonkeyP
         assert len(fake.calls_of("setWebhook")) == 3 and fake.set_webhook_failures_left == 0
 
 
-def test_registration_keeps_trying_while_telegram_is_unreachable(monkeypatch: pytest.MonkeyPatch,
-                                                                 caplog: pytest.LogCaptureFixture) -> None:
+def test_registration_keeps_trying_while_telegram_is_unreachable(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setattr(telegram, "RETRY_FIRST_SECONDS", 0.05)
     closed_port = free_ports(1)[0]
     with caplog.at_level(logging.WARNING), pytest.raises(asyncio.TimeoutError):
@@ -202,10 +232,14 @@ def test_registration_keeps_trying_while_telegram_is_unreachable(monkeypatch: py
     assert not any("1:abc" in record.getMessage() for record in caplog.records)  # the token stays out of logs
 
 
-@pytest.mark.parametrize("token, webhook_url", [("9:wrong", TELEGRAM_WEBHOOK_URL), ("1:abc", "http://plain.example")],
-                         ids=["wrong token", "not https"])
-def test_a_refused_registration_is_reported_and_not_retried(caplog: pytest.LogCaptureFixture, token: str,
-                                                            webhook_url: str) -> None:
+@pytest.mark.parametrize(
+    "token, webhook_url",
+    [("9:wrong", TELEGRAM_WEBHOOK_URL), ("1:abc", "http://plain.example")],
+    ids=["wrong token", "not https"],
+)
+def test_a_refused_registration_is_reported_and_not_retried(
+    caplog: pytest.LogCaptureFixture, token: str, webhook_url: str
+) -> None:
     with FakeTelegramApi("1:abc") as fake, caplog.at_level(logging.ERROR):
         register(channel_for(fake.base_url, token, webhook_url), within=20)
         assert len(fake.calls_of("setWebhook")) == 1
@@ -215,9 +249,12 @@ def test_a_refused_registration_is_reported_and_not_retried(caplog: pytest.LogCa
 # --------------------------------------------------------------------------- without network
 
 
-def test_the_channel_is_off_without_its_environment(monkeypatch: pytest.MonkeyPatch,
-                                                    caplog: pytest.LogCaptureFixture) -> None:
+def test_the_channel_is_off_without_its_environment(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     assert_switched_off(TelegramInput, TelegramSettings.REQUIRED, "Telegram", monkeypatch, caplog)
+
+
 def test_the_channel_has_its_webhook_when_configured(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TELEGRAM_TOKEN", "1:abc")
     monkeypatch.setenv("TELEGRAM_WEBHOOK_URL", "https://example.org/webhooks/telegram/webhook")
@@ -231,8 +268,9 @@ def test_a_payload_too_long_for_telegram_travels_as_a_token() -> None:
     payloads = CallbackPayloads()
     long_payload = '/inform{"treatment": "laser_resurfacing", "reason": "' + "x" * 80 + '"}'
     short_payload = '/inform_treatment{"treatment": "microneedling"}'
-    keyboard = telegram_keyboard([{"title": "Laser", "payload": long_payload},
-                                  {"title": "Microneedling", "payload": short_payload}], payloads)
+    keyboard = telegram_keyboard(
+        [{"title": "Laser", "payload": long_payload}, {"title": "Microneedling", "payload": short_payload}], payloads
+    )
     long_data, short_data = (row[0]["callback_data"] for row in keyboard["inline_keyboard"])
     assert short_data == short_payload
     assert len(long_data.encode()) <= TELEGRAM_CALLBACK_DATA_BYTES and long_data != long_payload
@@ -243,9 +281,17 @@ def test_a_payload_too_long_for_telegram_travels_as_a_token() -> None:
     assert telegram_button_title(keyboard, long_data) == "Laser"
 
 
-@pytest.mark.parametrize("text, meant", [("/start", "/greet"), ("/start@PoreGuideBot", "/greet"),
-                                         ("/start campaign-7", "/greet"), ("/help", "/ask_capabilities"),
-                                         ("what is /start?", "what is /start?"), ("  ", "  ")])
+@pytest.mark.parametrize(
+    "text, meant",
+    [
+        ("/start", "/greet"),
+        ("/start@PoreGuideBot", "/greet"),
+        ("/start campaign-7", "/greet"),
+        ("/help", "/ask_capabilities"),
+        ("what is /start?", "what is /start?"),
+        ("  ", "  "),
+    ],
+)
 def test_telegram_commands_stand_for_intents(text: str, meant: str) -> None:
     assert with_commands(text) == meant
 

@@ -9,6 +9,7 @@ that does not carry a follow-up ("and laser?") over to the next turn.
 Expected answers are taken from bot/knowledge/treatments.yml where it matters (clinic contact,
 treatment names), so a clinic editing its details does not break the test.
 """
+
 from __future__ import annotations
 
 import json
@@ -111,17 +112,24 @@ def test_single_question(bot_url: str, message: str, expected: List[str]) -> Non
 
 TWO_TURNS = [
     # (first message, what its answer contains, follow-up, what the follow-up's answer contains)
-    ("how long is recovery after microneedling?", [MICRONEEDLING, "couple of days"],
-     "and laser?", [LASER, "a day or two off work"]),
-    ("tell me about laser resurfacing", [LASER, "high-heat laser"],
-     "any side effects?", [LASER, "swelling"]),
+    (
+        "how long is recovery after microneedling?",
+        [MICRONEEDLING, "couple of days"],
+        "and laser?",
+        [LASER, "a day or two off work"],
+    ),
+    ("tell me about laser resurfacing", [LASER, "high-heat laser"], "any side effects?", [LASER, "swelling"]),
 ]
 
 
-@pytest.mark.parametrize("first, first_expected, follow_up, follow_up_expected", TWO_TURNS,
-                         ids=[f"{first} / {follow_up}" for first, _, follow_up, _ in TWO_TURNS])
-def test_follow_up_keeps_context(bot_url: str, first: str, first_expected: List[str],
-                                 follow_up: str, follow_up_expected: List[str]) -> None:
+@pytest.mark.parametrize(
+    "first, first_expected, follow_up, follow_up_expected",
+    TWO_TURNS,
+    ids=[f"{first} / {follow_up}" for first, _, follow_up, _ in TWO_TURNS],
+)
+def test_follow_up_keeps_context(
+    bot_url: str, first: str, first_expected: List[str], follow_up: str, follow_up_expected: List[str]
+) -> None:
     chat = Conversation(bot_url)
     answer, _ = chat.say(first)
     assert_contains(first, answer, first_expected)
@@ -138,7 +146,7 @@ def test_question_without_a_treatment_asks_which_one_and_the_button_answers_it(b
     assert all(button["payload"].startswith("/inform_treatment{") for button in buttons), buttons
 
     payload = buttons[0]["payload"]
-    key = json.loads(payload[len("/inform_treatment"):])["treatment"]
+    key = json.loads(payload[len("/inform_treatment") :])["treatment"]
     assert key in NAMES, f"button payload {payload!r} names an unknown treatment"
     first_recovery_fact = KNOWLEDGE["treatments"][key]["facts"]["recovery"][0]["text"]
 

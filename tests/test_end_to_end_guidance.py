@@ -1,5 +1,6 @@
 """End-to-end over REST with the real servers: a guided recommendation, a consultation request
 that is then found in the database, red flags inside and outside the questions."""
+
 from __future__ import annotations
 
 import re
@@ -27,14 +28,20 @@ def test_recommendation_then_booking_is_stored(bot_url, e2e_database_url, knowle
     reply, buttons = chat.say("i have oily skin, which treatment is right for me?")
     assert_contains("start", reply, ["five short questions", "What bothers you most?"])  # skin type not asked again
     assert [b["title"] for b in buttons][:2] == ["Large pores", "Blackheads"]
-    reply = _answer_questions(chat, [
-        '/inform{"concern": "blackheads"}',      # a button
-        "i cant take any time off work",          # typed
-        '/inform{"setting": "home"}',
-        "none of these",
-    ])
-    assert_contains("safety", reply, ["Based on your answers", "1. Exfoliation and peels", "Better to avoid",
-                                      "confirm with a dermatologist"])
+    reply = _answer_questions(
+        chat,
+        [
+            '/inform{"concern": "blackheads"}',  # a button
+            "i cant take any time off work",  # typed
+            '/inform{"setting": "home"}',
+            "none of these",
+        ],
+    )
+    assert_contains(
+        "safety",
+        reply,
+        ["Based on your answers", "1. Exfoliation and peels", "Better to avoid", "confirm with a dermatologist"],
+    )
 
     reply, _ = chat.say("/book_consultation")
     assert_contains("book", reply, ["What name should the clinic use?"])
@@ -57,8 +64,12 @@ def test_recommendation_then_booking_is_stored(bot_url, e2e_database_url, knowle
     finally:
         engine.dispose()
     stored = records[reference].details
-    assert (stored.name, stored.email, stored.preferred_treatment, stored.preferred_time) == \
-        ("Jane Tester", "jane.tester@example.com", "exfoliation", "weekday mornings")
+    assert (stored.name, stored.email, stored.preferred_treatment, stored.preferred_time) == (
+        "Jane Tester",
+        "jane.tester@example.com",
+        "exfoliation",
+        "weekday mornings",
+    )
 
 
 def test_declined_consent_stores_nothing(bot_url, e2e_database_url, knowledge):
@@ -144,11 +155,14 @@ def test_booking_answers_typed_as_sentences_are_stored(bot_url, e2e_database_url
     assert (stored.details.name, stored.details.phone) == ("Jane Sentence", "+12125550173")
 
 
-@pytest.mark.parametrize("leaving,expected", [
-    ("actually never mind, bye", "Goodbye"),
-    ("forget it", "stopped the questions"),
-    ("not now", "stopped the questions"),
-])
+@pytest.mark.parametrize(
+    "leaving,expected",
+    [
+        ("actually never mind, bye", "Goodbye"),
+        ("forget it", "stopped the questions"),
+        ("not now", "stopped the questions"),
+    ],
+)
 def test_leaving_the_booking_politely(bot_url, leaving, expected):
     chat = Conversation(bot_url)
     chat.say("i'd like to book a consultation")

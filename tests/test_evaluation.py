@@ -1,4 +1,5 @@
 """The held-out scorer itself: macro-F1 and exact-span entity F1 computed correctly."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,6 +1,7 @@
 """Faults caused for real against the REAL servers: the action server killed with SIGKILL, the
 database unreachable. People still get a reply, with the clinic's contact, and nothing unsaved
 is ever confirmed."""
+
 from __future__ import annotations
 
 import re
@@ -16,8 +17,11 @@ pytestmark = pytest.mark.slow
 REPLY_LIMIT_SECONDS = 5.0  # the issue's hard limit for a reply while the action server is down
 DEAD_DATABASE_URL = "postgresql+psycopg2://postgres@127.0.0.1:1/poreguide"  # nothing listens on port 1
 REFERENCE = re.compile(r"\bPG-[2-9A-HJ-NP-Z]{6}\b")
-KNOWLEDGE_QUESTIONS = ["what is microneedling?", "how long is recovery after laser resurfacing?",
-                       "which treatment has the fewest side effects?"]
+KNOWLEDGE_QUESTIONS = [
+    "what is microneedling?",
+    "how long is recovery after laser resurfacing?",
+    "which treatment has the fewest side effects?",
+]
 
 
 @pytest.fixture(scope="module")
@@ -68,9 +72,17 @@ def test_unreachable_database_apologises_with_the_clinic_contact(healthy, knowle
 def test_unreachable_database_from_the_start_confirms_no_booking(healthy, knowledge):
     healthy.start_actions(DEAD_DATABASE_URL)
     chat = Conversation(healthy.base_url)
-    replies = [chat.say(message)[0] for message in (
-        "i'd like to book a consultation", "Dana Fault", "dana.fault@example.com",
-        '/inform{"treatment": "microneedling"}', "weekday mornings", "/affirm")]
+    replies = [
+        chat.say(message)[0]
+        for message in (
+            "i'd like to book a consultation",
+            "Dana Fault",
+            "dana.fault@example.com",
+            '/inform{"treatment": "microneedling"}',
+            "weekday mornings",
+            "/affirm",
+        )
+    ]
     assert not any(REFERENCE.search(reply) or "request is saved" in reply for reply in replies)
     assert knowledge.clinic.phone in replies[-1]
 

@@ -6,6 +6,7 @@ message"; nothing ever lands in Rasa's shared "default" conversation.
 
 The servers are shared with tests/test_hardening_logs.py and tests/test_hardening_fuzz.py (the
 `hardened` fixture; HARDENING_TRACKER=postgres puts their conversations in PostgreSQL)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -65,18 +66,23 @@ def _start(tmp_path_factory: pytest.TempPathFactory, database_url: str, tracker_
     work = tmp_path_factory.mktemp("hardened")
     tracker_url = tracker_url or f"sqlite:///{work / 'tracker.db'}"
     env = {
-        "TELEGRAM_TOKEN": telegram.token, "TELEGRAM_WEBHOOK_URL": TELEGRAM_WEBHOOK_URL,
-        "TELEGRAM_SECRET_TOKEN": telegram_secret, "TELEGRAM_API_BASE_URL": telegram.base_url,
-        "SLACK_BOT_TOKEN": slack.bot_token, "SLACK_SIGNING_SECRET": slack_secret,
-        "SLACK_API_BASE_URL": slack.base_url, "TRACKER_STORE_URL": tracker_url,
+        "TELEGRAM_TOKEN": telegram.token,
+        "TELEGRAM_WEBHOOK_URL": TELEGRAM_WEBHOOK_URL,
+        "TELEGRAM_SECRET_TOKEN": telegram_secret,
+        "TELEGRAM_API_BASE_URL": telegram.base_url,
+        "SLACK_BOT_TOKEN": slack.bot_token,
+        "SLACK_SIGNING_SECRET": slack_secret,
+        "SLACK_API_BASE_URL": slack.base_url,
+        "TRACKER_STORE_URL": tracker_url,
     }
     servers = _stack.enter_context(deployment(work, database_url, rasa_env=env))  # committed credentials.yml
     return Hardened(servers, telegram, slack, telegram_secret, slack_secret, tracker_url)
 
 
 @pytest.fixture(scope="session")
-def hardened(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-             e2e_database_url: str) -> Iterator[Hardened]:
+def hardened(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, e2e_database_url: str
+) -> Iterator[Hardened]:
     """REST, socket.io, Telegram, Slack and /health on one real Rasa server, started once."""
     tracker_url = None
     if os.environ.get("HARDENING_TRACKER", "").lower() == "postgres":
@@ -136,11 +142,20 @@ def test_a_lone_surrogate_sender_gets_400_and_the_server_lives(hardened: Hardene
 
 
 BAD_SENDERS = {
-    "missing": {}, "null": {"sender": None}, "empty": {"sender": ""}, "blank": {"sender": "   "},
-    "number": {"sender": 42}, "list": {"sender": ["a"]}, "object": {"sender": {"id": "a"}},
-    "bool": {"sender": True}, "space inside": {"sender": "jane doe"}, "newline": {"sender": "a\nb"},
-    "too long": {"sender": "x" * 129}, "right-to-left override": {"sender": "abc\u202edef"},
-    "NUL": {"sender": "a\x00b"}, "surrogate pair half": {"sender": "ok\udfff"},
+    "missing": {},
+    "null": {"sender": None},
+    "empty": {"sender": ""},
+    "blank": {"sender": "   "},
+    "number": {"sender": 42},
+    "list": {"sender": ["a"]},
+    "object": {"sender": {"id": "a"}},
+    "bool": {"sender": True},
+    "space inside": {"sender": "jane doe"},
+    "newline": {"sender": "a\nb"},
+    "too long": {"sender": "x" * 129},
+    "right-to-left override": {"sender": "abc\u202edef"},
+    "NUL": {"sender": "a\x00b"},
+    "surrogate pair half": {"sender": "ok\udfff"},
 }
 
 
@@ -188,8 +203,12 @@ def test_texts_are_normalised_before_the_assistant_sees_them(hardened: Hardened)
 
 
 BAD_METADATA = {
-    "list": [1, 2], "string": "x", "number": 3, "surrogate value": {"a": "\ud800"},
-    "surrogate key": {"\udc00": 1}, "too big": {"blob": "x" * 9000},
+    "list": [1, 2],
+    "string": "x",
+    "number": 3,
+    "surrogate value": {"a": "\ud800"},
+    "surrogate key": {"\udc00": 1},
+    "too big": {"blob": "x" * 9000},
     "too deep": json.loads('{"a":' * 12 + "1" + "}" * 12),
 }
 
@@ -210,9 +229,15 @@ def test_plain_metadata_is_kept(hardened: Hardened) -> None:
     assert users and (users[0].get("metadata") or {}).get("page") == "/chat", users
 
 
-@pytest.mark.parametrize("body", [b"[" * 100_000 + b"]" * 100_000, b'{"sender": "a", "message": NaN}',
-                                  b'{"sender": "a", "message": "hi", "x": ' + b"[" * 50_000 + b"]" * 50_000 + b"}"],
-                         ids=["deeply nested", "NaN", "deeply nested field"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"sender": "a", "message": NaN}',
+        b'{"sender": "a", "message": "hi", "x": ' + b"[" * 50_000 + b"]" * 50_000 + b"}",
+    ],
+    ids=["deeply nested", "NaN", "deeply nested field"],
+)
 def test_bodies_the_parser_cannot_take_are_unreadable_not_500(hardened: Hardened, body: bytes) -> None:
     assert_unreadable(*rest(hardened, body))
 
@@ -239,15 +264,24 @@ def test_socketio_lone_surrogate_gets_the_couldnt_read_reply(hardened: Hardened,
     assert "technical problem" not in _socket_session(hardened, actions)
 
 
-@pytest.mark.parametrize("metadata", [[1], {"a": "\ud800"}, {"blob": "x" * 9000}, "{not json"],
-                         ids=["list", "surrogate", "too big", "broken JSON string"])
+@pytest.mark.parametrize(
+    "metadata",
+    [[1], {"a": "\ud800"}, {"blob": "x" * 9000}, "{not json"],
+    ids=["list", "surrogate", "too big", "broken JSON string"],
+)
 def test_socketio_unusable_metadata_gets_the_couldnt_read_reply(hardened: Hardened, metadata: Any) -> None:
     async def actions(visitor: Any) -> None:
         start = len(visitor.received)
-        await visitor.client.emit("user_uttered", {"message": "what is microneedling?", "metadata": metadata,
-                                                   "session_id": visitor.confirmed[-1]})
-        await visitor.wait_for(lambda: any(first_sentence("unreadable_message") in str(reply.get("text"))
-                                           for reply in visitor.received[start:]), "the unreadable reply")
+        await visitor.client.emit(
+            "user_uttered",
+            {"message": "what is microneedling?", "metadata": metadata, "session_id": visitor.confirmed[-1]},
+        )
+        await visitor.wait_for(
+            lambda: any(
+                first_sentence("unreadable_message") in str(reply.get("text")) for reply in visitor.received[start:]
+            ),
+            "the unreadable reply",
+        )
 
     _socket_session(hardened, actions)
 
@@ -263,8 +297,16 @@ def test_socketio_normal_messages_still_work(hardened: Hardened) -> None:
 
 
 def telegram_update(chat: Any, text: Any = "hello", **extra: Any) -> Dict[str, Any]:
-    return {"update_id": next(_ids), "message": {"message_id": next(_ids), "date": int(time.time()),
-                                                  "chat": {"id": chat, "type": "private"}, "text": text}, **extra}
+    return {
+        "update_id": next(_ids),
+        "message": {
+            "message_id": next(_ids),
+            "date": int(time.time()),
+            "chat": {"id": chat, "type": "private"},
+            "text": text,
+        },
+        **extra,
+    }
 
 
 def deliver_telegram(hardened: Hardened, update: Any) -> Tuple[int, Any]:
@@ -298,32 +340,55 @@ def test_telegram_after_malformed_updates_the_server_lives(hardened: Hardened) -
         deliver_telegram(hardened, update)
     chat = next(_ids)
     assert deliver_telegram(hardened, telegram_update(chat, "what is microneedling?"))[0] == 200
-    hardened.telegram.wait_for("sendMessage", lambda call: call.body.get("chat_id") == str(chat)
-                               and "tiny punctures" in call.body.get("text", ""))
+    hardened.telegram.wait_for(
+        "sendMessage",
+        lambda call: call.body.get("chat_id") == str(chat) and "tiny punctures" in call.body.get("text", ""),
+    )
     assert_alive(hardened)
 
 
 def test_telegram_lone_surrogates_in_text_and_button_data_get_the_couldnt_read_reply(hardened: Hardened) -> None:
     chat = next(_ids)
     assert deliver_telegram(hardened, telegram_update(chat, "hi \ud800"))[0] == 200
-    press = {"update_id": next(_ids), "callback_query": {
-        "id": "77", "data": "\udfff", "from": {"id": chat},
-        "message": {"chat": {"id": chat}, "reply_markup": ["not", "a", "keyboard"]}}}
+    press = {
+        "update_id": next(_ids),
+        "callback_query": {
+            "id": "77",
+            "data": "\udfff",
+            "from": {"id": chat},
+            "message": {"chat": {"id": chat}, "reply_markup": ["not", "a", "keyboard"]},
+        },
+    }
     assert deliver_telegram(hardened, press)[0] == 200
     unreadable = first_sentence("unreadable_message")
-    hardened.telegram.wait_for("sendMessage", lambda call: call.body.get("chat_id") == str(chat)
-                               and unreadable in call.body.get("text", ""), count=2)
-    assert not hardened.telegram.calls_of("sendMessage", lambda call: call.body.get("chat_id") == str(chat)
-                                          and "technical problem" in call.body.get("text", ""))
+    hardened.telegram.wait_for(
+        "sendMessage",
+        lambda call: call.body.get("chat_id") == str(chat) and unreadable in call.body.get("text", ""),
+        count=2,
+    )
+    assert not hardened.telegram.calls_of(
+        "sendMessage",
+        lambda call: call.body.get("chat_id") == str(chat) and "technical problem" in call.body.get("text", ""),
+    )
 
 
 # --------------------------------------------------------------------------- Slack
 
 
 def slack_event(user: Any, channel: Any, text: Any = "hello", **extra: Any) -> Dict[str, Any]:
-    return {"type": "event_callback", "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
-            "event": {"type": "message", "channel_type": "im", "user": user, "channel": channel, "text": text,
-                      "ts": f"{time.time():.6f}"}, **extra}
+    return {
+        "type": "event_callback",
+        "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
+        "event": {
+            "type": "message",
+            "channel_type": "im",
+            "user": user,
+            "channel": channel,
+            "text": text,
+            "ts": f"{time.time():.6f}",
+        },
+        **extra,
+    }
 
 
 def deliver_slack(hardened: Hardened, body: Any, form: bool = False) -> Tuple[int, Any]:
@@ -344,10 +409,15 @@ def slack_person() -> Dict[str, str]:
 
 
 def button_press(who: Dict[str, str], value: Any, **overrides: Any) -> Dict[str, Any]:
-    return {"type": "block_actions", "trigger_id": f"{next(_ids)}.{next(_ids)}.{uuid.uuid4().hex}",
-            "user": {"id": who["user"]}, "channel": {"id": who["channel"]},
-            "container": {"type": "message", "channel_id": who["channel"], "message_ts": "1.000001"},
-            "actions": [{"type": "button", "action_id": "poreguide_button_0", "value": value}], **overrides}
+    return {
+        "type": "block_actions",
+        "trigger_id": f"{next(_ids)}.{next(_ids)}.{uuid.uuid4().hex}",
+        "user": {"id": who["user"]},
+        "channel": {"id": who["channel"]},
+        "container": {"type": "message", "channel_id": who["channel"], "message_ts": "1.000001"},
+        "actions": [{"type": "button", "action_id": "poreguide_button_0", "value": value}],
+        **overrides,
+    }
 
 
 BAD_SLACK = {
@@ -374,8 +444,11 @@ def test_slack_lone_surrogates_in_text_and_button_value_get_the_couldnt_read_rep
     assert deliver_slack(hardened, slack_event(who["user"], who["channel"], "hey \ud800"))[0] == 200
     assert deliver_slack(hardened, button_press(who, "\udfff/greet"), form=True)[0] == 200
     unreadable = first_sentence("unreadable_message")
-    hardened.slack.wait_for("chat.postMessage", lambda call: call.body.get("channel") == who["channel"]
-                            and unreadable in call.body.get("text", ""), count=2)
+    hardened.slack.wait_for(
+        "chat.postMessage",
+        lambda call: call.body.get("channel") == who["channel"] and unreadable in call.body.get("text", ""),
+        count=2,
+    )
     for body in BAD_SLACK.values():
         deliver_slack(hardened, body, form=body["type"] == "block_actions")
     assert_alive(hardened)

@@ -7,6 +7,7 @@ nothing lost, nothing mixed.
 
 FUZZ_EXAMPLES sets the requests per channel: a short run (150) is part of `make test`; `make fuzz`
 runs thousands, on SQLite and on PostgreSQL (HARDENING_TRACKER=postgres)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -25,8 +26,8 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from sqlalchemy import create_engine, text as sql
+from sqlalchemy import create_engine
+from sqlalchemy import text as sql
 
 from bot import settings as bot_settings
 from bot.channels.edge import BadInput, UnusableInput, clean_metadata, clean_text, valid_sender
@@ -35,15 +36,19 @@ from bot.channels.slack import SLACK_ID
 from bot.channels.socketio import MAX_SOCKET_PAYLOAD_BYTES, WebsiteInput, valid_session_id
 from bot.channels.telegram import SECRET_HEADER, with_commands
 from tests.fakes.slack_api import signed_headers
-from tests.persistence_fixtures import get_json, stored_events
-from tests.persistence_fixtures import tracker_postgres_url  # noqa: F401 - for HARDENING_TRACKER=postgres
+from tests.persistence_fixtures import (
+    get_json,
+    stored_events,
+    tracker_postgres_url,  # noqa: F401 - for HARDENING_TRACKER=postgres
+)
 from tests.test_hardening_channels import Hardened, assert_alive, hardened  # noqa: F401 - shared servers
 
 pytestmark = pytest.mark.slow
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck),
-                print_blob=True)
+FUZZ = settings(
+    max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck), print_blob=True
+)
 HTTP_TIMEOUT = 60.0
 REPLY_TIMEOUT = 60.0
 DRAIN_SECONDS = 180.0  # Telegram and Slack turns run after the 200: wait (bounded) for them to be stored
@@ -57,36 +62,106 @@ COUNTS: Counter[str] = collections.Counter()
 # --------------------------------------------------------------------------- strategies
 
 ANY_CHARACTER = st.characters(exclude_categories=())  # surrogates and controls included
-AWKWARD = st.sampled_from([
-    "\ud800", "\udfff", "a\ud83d", "\x00", "nul\x00inside", "\u202eevil\u202c", "\u200f\u200e", "😀🧴✨",
-    "👩🏽‍⚕️", "caf\u0065\u0301", "\n\t\r", "   ", "", "/", "/greet", "/greet@0.5", '/inform{"treatment": "laser"}',
-    "/inform{broken", "/my email is fuzz@example.com", "' OR 1=1 --", "<script>x</script>", "{clinic_phone}",
-    "x" * 2000, "y" * 2001, "what is microneedling?", "how long is recovery after laser?", "hello",
-])
-QUESTIONS = st.sampled_from([
-    "what is microneedling?", "and laser?", "any side effects?", "which can i do at home", "how much does it cost",
-    "which treatment is right for me?", "I have oily skin with blackheads", "stop", "thanks", "are you a bot?",
-    "i'd like to book a consultation", "Jane Doe", "jane@example.com", "weekday mornings", "/affirm", "/deny",
-])
-TEXT = st.one_of(st.text(max_size=40), QUESTIONS, AWKWARD, st.text(ANY_CHARACTER, max_size=20),
-                 st.sampled_from(["z" * 1_000_000] + ["hello"] * 9))  # 1 MB now and then
-JSON_SCALAR = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False, allow_infinity=False),
-                        st.text(ANY_CHARACTER, max_size=10))
-JSON_VALUE = st.recursive(JSON_SCALAR, lambda children: st.one_of(
-    st.lists(children, max_size=4), st.dictionaries(st.text(ANY_CHARACTER, max_size=6), children, max_size=4)),
-    max_leaves=12)
+AWKWARD = st.sampled_from(
+    [
+        "\ud800",
+        "\udfff",
+        "a\ud83d",
+        "\x00",
+        "nul\x00inside",
+        "\u202eevil\u202c",
+        "\u200f\u200e",
+        "😀🧴✨",
+        "👩🏽‍⚕️",
+        "caf\u0065\u0301",
+        "\n\t\r",
+        "   ",
+        "",
+        "/",
+        "/greet",
+        "/greet@0.5",
+        '/inform{"treatment": "laser"}',
+        "/inform{broken",
+        "/my email is fuzz@example.com",
+        "' OR 1=1 --",
+        "<script>x</script>",
+        "{clinic_phone}",
+        "x" * 2000,
+        "y" * 2001,
+        "what is microneedling?",
+        "how long is recovery after laser?",
+        "hello",
+    ]
+)
+QUESTIONS = st.sampled_from(
+    [
+        "what is microneedling?",
+        "and laser?",
+        "any side effects?",
+        "which can i do at home",
+        "how much does it cost",
+        "which treatment is right for me?",
+        "I have oily skin with blackheads",
+        "stop",
+        "thanks",
+        "are you a bot?",
+        "i'd like to book a consultation",
+        "Jane Doe",
+        "jane@example.com",
+        "weekday mornings",
+        "/affirm",
+        "/deny",
+    ]
+)
+TEXT = st.one_of(
+    st.text(max_size=40),
+    QUESTIONS,
+    AWKWARD,
+    st.text(ANY_CHARACTER, max_size=20),
+    st.sampled_from(["z" * 1_000_000] + ["hello"] * 9),
+)  # 1 MB now and then
+JSON_SCALAR = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(ANY_CHARACTER, max_size=10),
+)
+JSON_VALUE = st.recursive(
+    JSON_SCALAR,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(st.text(ANY_CHARACTER, max_size=6), children, max_size=4)
+    ),
+    max_leaves=12,
+)
 NESTED = st.integers(1, 100_000).map(lambda depth: b"[" * depth + b"]" * depth)
-RAW_BODY = st.one_of(st.binary(max_size=300), NESTED, st.just(b""), st.just(b"NaN"),
-                     st.just(b'{"sender": "x", "message": "hi"'))
-GOOD_SENDER = st.builds(lambda suffix, number: f"fz-{RUN}-{number}{suffix}",
-                        st.text("abcXYZ019_.:-", max_size=12), st.integers(0, 40))
+RAW_BODY = st.one_of(
+    st.binary(max_size=300), NESTED, st.just(b""), st.just(b"NaN"), st.just(b'{"sender": "x", "message": "hi"')
+)
+GOOD_SENDER = st.builds(
+    lambda suffix, number: f"fz-{RUN}-{number}{suffix}", st.text("abcXYZ019_.:-", max_size=12), st.integers(0, 40)
+)
 ANY_SENDER = st.one_of(GOOD_SENDER, JSON_VALUE, st.text(ANY_CHARACTER, max_size=140), st.just("x" * 129))
-METADATA = st.one_of(st.none(), st.dictionaries(st.text(max_size=5), JSON_VALUE, max_size=3), JSON_VALUE,
-                     st.just({"blob": "m" * 9000}))
+METADATA = st.one_of(
+    st.none(), st.dictionaries(st.text(max_size=5), JSON_VALUE, max_size=3), JSON_VALUE, st.just({"blob": "m" * 9000})
+)
 HEADER_VALUE = st.text(st.characters(min_codepoint=32, max_codepoint=255, exclude_characters="\x7f"), max_size=40)
-HEADERS = st.dictionaries(st.sampled_from(["Content-Type", "X-Forwarded-For", "Origin", "Accept", "X-Random",
-                                           "Content-Encoding", "Transfer-Encoding-Hint", "Cookie"]),
-                          HEADER_VALUE, max_size=3)
+HEADERS = st.dictionaries(
+    st.sampled_from(
+        [
+            "Content-Type",
+            "X-Forwarded-For",
+            "Origin",
+            "Accept",
+            "X-Random",
+            "Content-Encoding",
+            "Transfer-Encoding-Hint",
+            "Cookie",
+        ]
+    ),
+    HEADER_VALUE,
+    max_size=3,
+)
 
 
 def metadata_ok(metadata: Any) -> bool:
@@ -195,32 +270,46 @@ def telegram_updates(draw: st.DrawFn) -> Tuple[bytes, Optional[Tuple[str, str]],
         return json.dumps(draw(JSON_VALUE)).encode(), None, right_secret
     update_id = next(_numbers) + int(RUN, 16)
     if kind == "malformed":
-        update = {"update_id": draw(st.one_of(st.just(update_id), JSON_VALUE)),
-                  draw(st.sampled_from(["message", "callback_query"])): draw(JSON_VALUE)}
+        update = {
+            "update_id": draw(st.one_of(st.just(update_id), JSON_VALUE)),
+            draw(st.sampled_from(["message", "callback_query"])): draw(JSON_VALUE),
+        }
         return json.dumps(update).encode(), None, right_secret
     chat = draw(JSON_SCALAR if kind == "odd chat" else TELEGRAM_CHATS)
     text = draw(st.one_of(TEXT, TEXT, TEXT, JSON_SCALAR))
     if kind == "button":
-        update = {"update_id": update_id, "callback_query": {
-            "id": draw(st.one_of(st.text(max_size=5), JSON_SCALAR)), "data": text,
-            "message": {"chat": {"id": chat}, "reply_markup": draw(JSON_VALUE)}}}
+        update = {
+            "update_id": update_id,
+            "callback_query": {
+                "id": draw(st.one_of(st.text(max_size=5), JSON_SCALAR)),
+                "data": text,
+                "message": {"chat": {"id": chat}, "reply_markup": draw(JSON_VALUE)},
+            },
+        }
         sent = text if isinstance(text, str) and not text.startswith("#") else None
     else:
-        update = {"update_id": update_id, "message": {"message_id": update_id, "chat": {"id": chat, "type": "private"},
-                                                      "text": text}}
+        update = {
+            "update_id": update_id,
+            "message": {"message_id": update_id, "chat": {"id": chat, "type": "private"}, "text": text},
+        }
         sent = with_commands(text) if isinstance(text, str) else None
-    answerable = isinstance(chat, int) and not isinstance(chat, bool) and abs(chat) < 2 ** 53
+    answerable = isinstance(chat, int) and not isinstance(chat, bool) and abs(chat) < 2**53
     return json.dumps(update).encode(), (str(chat), sent) if answerable else None, right_secret
 
 
 @FUZZ
 @given(telegram_updates(), HEADER_VALUE)
-def test_fuzz_telegram(hardened: Hardened, generated: Tuple[bytes, Optional[Tuple[str, str]], bool],
-                       wrong_secret: str) -> None:
+def test_fuzz_telegram(
+    hardened: Hardened, generated: Tuple[bytes, Optional[Tuple[str, str]], bool], wrong_secret: str
+) -> None:
     raw, answered, right_secret = generated
     secret = hardened.telegram_secret if right_secret else wrong_secret + "!"
-    status, content = request(hardened.base_url, "/webhooks/telegram/webhook", raw,
-                              {"Content-Type": "application/json", SECRET_HEADER: secret})
+    status, content = request(
+        hardened.base_url,
+        "/webhooks/telegram/webhook",
+        raw,
+        {"Content-Type": "application/json", SECRET_HEADER: secret},
+    )
     COUNTS["telegram"] += 1
     if not right_secret:
         assert status == 403, (status, content[:200])
@@ -256,21 +345,40 @@ def slack_requests(draw: st.DrawFn) -> Tuple[bytes, str, Optional[Tuple[str, Opt
     channel = f"D{user}" if isinstance(user, str) else user
     delivery = f"Ev{next(_numbers)}X{RUN}"
     if kind == "malformed":
-        body = {"type": "event_callback", "event_id": draw(st.one_of(st.just(delivery), JSON_VALUE)),
-                "event": draw(JSON_VALUE)}
+        body = {
+            "type": "event_callback",
+            "event_id": draw(st.one_of(st.just(delivery), JSON_VALUE)),
+            "event": draw(JSON_VALUE),
+        }
         return json.dumps(body).encode(), content_type, None, signing
     if kind == "button":
-        body = {"type": "block_actions", "trigger_id": delivery, "user": {"id": user}, "channel": {"id": channel},
-                "container": {"channel_id": channel, "thread_ts": draw(JSON_SCALAR)},
-                "actions": draw(st.one_of(st.just([{"value": text}]), JSON_VALUE))}
+        body = {
+            "type": "block_actions",
+            "trigger_id": delivery,
+            "user": {"id": user},
+            "channel": {"id": channel},
+            "container": {"channel_id": channel, "thread_ts": draw(JSON_SCALAR)},
+            "actions": draw(st.one_of(st.just([{"value": text}]), JSON_VALUE)),
+        }
         raw = urlencode({"payload": json.dumps(body)}).encode()
-        well_formed = isinstance(body["actions"], list) and bool(body["actions"]) and isinstance(body["actions"][0], dict)
+        well_formed = (
+            isinstance(body["actions"], list) and bool(body["actions"]) and isinstance(body["actions"][0], dict)
+        )
         if well_formed:
             text = body["actions"][0].get("value")
         return raw, "application/x-www-form-urlencoded", (user, text) if well_formed else None, signing
-    body = {"type": "event_callback", "event_id": delivery,
-            "event": {"type": "message", "channel_type": "im", "user": user, "channel": channel, "text": text,
-                      "thread_ts": draw(JSON_SCALAR)}}
+    body = {
+        "type": "event_callback",
+        "event_id": delivery,
+        "event": {
+            "type": "message",
+            "channel_type": "im",
+            "user": user,
+            "channel": channel,
+            "text": text,
+            "thread_ts": draw(JSON_SCALAR),
+        },
+    }
     return json.dumps(body).encode(), content_type, (user, text), signing
 
 
@@ -358,12 +466,19 @@ SOCKET = WebsiteInput()  # its `_metadata` reads a message's metadata as the cha
 
 
 @FUZZ
-@given(data=st.one_of(
-    st.fixed_dictionaries({"message": TEXT, "session_id": SESSIONS}),
-    st.fixed_dictionaries({"message": st.one_of(TEXT, TEXT, JSON_VALUE)},
-                          optional={"session_id": st.one_of(SESSIONS, SESSIONS, JSON_SCALAR),
-                                    "metadata": st.one_of(METADATA, st.text(max_size=20))}),
-    JSON_VALUE))
+@given(
+    data=st.one_of(
+        st.fixed_dictionaries({"message": TEXT, "session_id": SESSIONS}),
+        st.fixed_dictionaries(
+            {"message": st.one_of(TEXT, TEXT, JSON_VALUE)},
+            optional={
+                "session_id": st.one_of(SESSIONS, SESSIONS, JSON_SCALAR),
+                "metadata": st.one_of(METADATA, st.text(max_size=20)),
+            },
+        ),
+        JSON_VALUE,
+    )
+)
 def test_fuzz_website_socket(hardened: Hardened, website: SocketRunner, data: Any) -> None:
     user = website.user
     start = len(user.received)
@@ -399,10 +514,19 @@ def test_fuzz_website_socket(hardened: Hardened, website: SocketRunner, data: An
 
 
 @FUZZ
-@given(path=st.sampled_from(["/socket.io/", "/socket.io/?EIO=4&transport=polling",
-                             "/socket.io/?EIO=4&transport=polling&sid=nope", "/socket.io/?EIO=3&transport=websocket",
-                             "/socket.io/?EIO=x&transport=%ff"]),
-       body=RAW_BODY, headers=HEADERS)
+@given(
+    path=st.sampled_from(
+        [
+            "/socket.io/",
+            "/socket.io/?EIO=4&transport=polling",
+            "/socket.io/?EIO=4&transport=polling&sid=nope",
+            "/socket.io/?EIO=3&transport=websocket",
+            "/socket.io/?EIO=x&transport=%ff",
+        ]
+    ),
+    body=RAW_BODY,
+    headers=HEADERS,
+)
 def test_fuzz_raw_engineio_requests(hardened: Hardened, path: str, body: bytes, headers: Dict[str, str]) -> None:
     status, content = request(hardened.base_url, path, body, {"Content-Type": "text/plain", **headers})
     COUNTS["engine.io"] += 1
@@ -440,15 +564,27 @@ def test_after_fuzzing_the_server_is_up_and_no_conversation_is_lost_or_mixed(har
     assert (status, body["status"]) == (200, "ok"), body
     assert_alive(hardened)
     assert stored_events(hardened.tracker_url, "default") == []
-    mismatched = {sender: {"not stored": dict(SENT[sender] - stored.get(sender, collections.Counter())),
-                           "stored, never sent": dict(stored.get(sender, collections.Counter()) - SENT[sender])}
-                  for sender in senders if stored.get(sender) != SENT[sender]}
+    mismatched = {
+        sender: {
+            "not stored": dict(SENT[sender] - stored.get(sender, collections.Counter())),
+            "stored, never sent": dict(stored.get(sender, collections.Counter()) - SENT[sender]),
+        }
+        for sender in senders
+        if stored.get(sender) != SENT[sender]
+    }
     assert not mismatched, f"{len(mismatched)} of {len(senders)} conversations differ, e.g. " + repr(
-        dict(itertools.islice(mismatched.items(), 3)))
+        dict(itertools.islice(mismatched.items(), 3))
+    )
     backend = hardened.tracker_url.split(":", 1)[0].split("+")[0]
-    summary = {"date": time.strftime("%Y-%m-%d"), "tracker_store": backend, "examples_per_test": EXAMPLES,
-               "requests": dict(COUNTS), "conversations_checked": len(senders), "crashes": 0,
-               "lost_or_mixed": 0}
+    summary = {
+        "date": time.strftime("%Y-%m-%d"),
+        "tracker_store": backend,
+        "examples_per_test": EXAMPLES,
+        "requests": dict(COUNTS),
+        "conversations_checked": len(senders),
+        "crashes": 0,
+        "lost_or_mixed": 0,
+    }
     report = bot_settings.VAR_DIR / "fuzz" / f"last-run-{backend}.json"
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(json.dumps(summary, indent=2), encoding="utf-8")

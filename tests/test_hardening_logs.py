@@ -2,6 +2,7 @@
 writes the line. Messages starting with "/" that do not parse as an intent (Rasa's "Failed to parse
 arguments in line '...'" warning used to quote them whole), unreadable and refused payloads and two
 bookings go through REST, the website socket, Telegram and Slack; then both logs are searched."""
+
 from __future__ import annotations
 
 import asyncio
@@ -25,7 +26,15 @@ from bot.security import log_privacy
 from tests.e2e import Conversation
 from tests.persistence_fixtures import get_json, tracker_postgres_url  # noqa: F401 - HARDENING_TRACKER
 from tests.test_hardening_channels import (  # noqa: F401 - `hardened` is the shared servers' fixture
-    Hardened, deliver_slack, deliver_telegram, hardened, new_sender, rest, slack_event, slack_person, telegram_update,
+    Hardened,
+    deliver_slack,
+    deliver_telegram,
+    hardened,
+    new_sender,
+    rest,
+    slack_event,
+    slack_person,
+    telegram_update,
 )
 
 NAME, EMAIL, PHONE = "Ottoline Ashgrove", "o.ashgrove@pii-probe.example", "+1 555 013 4488"
@@ -39,8 +48,18 @@ SLASH_MESSAGES = [
     "/@@@ Ashgrove",
 ]
 # Any trace of them, whatever formatting the logs use (the phone with or without separators).
-TRACES = ["Ashgrove", "pii-probe", "o.ashgrove", "0134488", "013 4488", "013-4488", "my email is",
-          "my phone is", "Quillsecret", "not json at all"]
+TRACES = [
+    "Ashgrove",
+    "pii-probe",
+    "o.ashgrove",
+    "0134488",
+    "013 4488",
+    "013-4488",
+    "my email is",
+    "my phone is",
+    "Quillsecret",
+    "not json at all",
+]
 
 
 def _found(text: str) -> List[str]:
@@ -50,8 +69,14 @@ def _found(text: str) -> List[str]:
 def _book(base_url: str, name: str, contact: str) -> None:
     chat = Conversation(base_url)
     said = []
-    for message in ("i'd like to book a consultation", name, contact, "I'm interested in microneedling",
-                    "weekday mornings", "yes, I agree"):
+    for message in (
+        "i'd like to book a consultation",
+        name,
+        contact,
+        "I'm interested in microneedling",
+        "weekday mornings",
+        "yes, I agree",
+    ):
         said.append(f"> {message}\n{chat.say(message)[0]}")
     assert "your reference is" in said[-1].lower(), "the booking was not confirmed:\n" + "\n".join(said)
 
@@ -83,19 +108,22 @@ def test_slash_messages_bad_payloads_and_bookings_leave_no_text_in_either_log(ha
             for data in ({"message": f"/my email is {EMAIL}"}, {"message": NAME, "metadata": {"email": [EMAIL] * 900}}):
                 start = len(visitor.received)
                 await visitor.client.emit("user_uttered", {**data, "session_id": session_id})
-                await visitor.wait_for(lambda: len(visitor.received) > start, "a reply")
+                await visitor.wait_for(lambda start=start: len(visitor.received) > start, "a reply")
 
     asyncio.run(website())
     _book(hardened.base_url, NAME, PHONE)
     _book(hardened.base_url, "Zebulon Ashgrove", EMAIL)
     assert get_json(hardened.base_url + "/health")[0] == 200
 
-    logs = {path.name: path.read_text(encoding="utf-8", errors="replace")
-            for path in (hardened.servers.action_log, hardened.servers.rasa_log)}
+    logs = {
+        path.name: path.read_text(encoding="utf-8", errors="replace")
+        for path in (hardened.servers.action_log, hardened.servers.rasa_log)
+    }
     assert all(logs.values()), "a server wrote no log at all"
     found = {name: _found(text) for name, text in logs.items()}
     assert found == {name: [] for name in logs}, {
-        name: [line for line in text.splitlines() if _found(line)][:10] for name, text in logs.items()}
+        name: [line for line in text.splitlines() if _found(line)][:10] for name, text in logs.items()
+    }
 
 
 # --------------------------------------------------------------------------- the filter itself
@@ -123,7 +151,7 @@ def test_the_filter_withholds_the_current_text_personal_data_and_secrets(caplog:
     assert "[message text]" in text and "[email]" in text and "[number]" in text and "[secret]" in text
 
 
-PROBE_SERVER = '''
+PROBE_SERVER = """
 import logging, sys
 from sanic import Sanic, response
 from bot import action_server
@@ -141,7 +169,7 @@ async def webhook(request):
 action_server.attach_sanic_app_extensions(app)
 logging.basicConfig(stream=sys.stdout, level=logging.INFO, force=True)
 app.run(host="127.0.0.1", port=int(sys.argv[1]), access_log=False)
-'''
+"""
 
 
 @pytest.mark.slow
@@ -153,8 +181,13 @@ def test_the_action_server_withholds_each_requests_texts_on_a_keep_alive_connect
     script.write_text(PROBE_SERVER, encoding="utf-8")
     env = {key: value for key, value in os.environ.items() if key != "ACTION_SERVER_TOKEN"}
     with open(output, "wb") as sink:
-        process = subprocess.Popen([sys.executable, str(script), str(port)], cwd=settings.PROJECT_ROOT, env=env,
-                                   stdout=sink, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [sys.executable, str(script), str(port)],
+            cwd=settings.PROJECT_ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and "Starting worker" not in output.read_text(errors="replace"):

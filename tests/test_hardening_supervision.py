@@ -2,6 +2,7 @@
 processes, real SIGKILLs, bounded waits: a killed server is restarted with a growing pause and
 logged; while the action server or its database is down, the Rasa server's /health answers 503
 and names it, and ok again once it is back."""
+
 from __future__ import annotations
 
 import os
@@ -19,13 +20,21 @@ import pytest
 
 from bot import launcher
 from bot.launcher import Supervisor, free_ports, supervised
-from tests.e2e import Conversation, MODEL, assert_contains, log_tail
+from tests.e2e import MODEL, Conversation, assert_contains, log_tail
 from tests.persistence_fixtures import get_json, tracker_postgres_url  # noqa: F401 - HARDENING_TRACKER
 from tests.test_hardening_channels import Hardened, hardened  # noqa: F401 - the shared servers' fixture
 
 DEAD_DATABASE_URL = "postgresql+psycopg2://postgres@127.0.0.1:1/poreguide"  # nothing listens on port 1
-CHANNEL_VARIABLES = ("TELEGRAM_TOKEN", "TELEGRAM_WEBHOOK_URL", "TELEGRAM_SECRET_TOKEN", "SLACK_BOT_TOKEN",
-                     "SLACK_SIGNING_SECRET", "RASA_API_TOKEN", "RASA_JWT_SECRET", "LOCK_STORE_URL")
+CHANNEL_VARIABLES = (
+    "TELEGRAM_TOKEN",
+    "TELEGRAM_WEBHOOK_URL",
+    "TELEGRAM_SECRET_TOKEN",
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "RASA_API_TOKEN",
+    "RASA_JWT_SECRET",
+    "LOCK_STORE_URL",
+)
 
 
 def eventually(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.25) -> Any:
@@ -70,8 +79,17 @@ def tiny_server(tmp_path: Path) -> Iterator[Supervisor]:
     """A real HTTP server process (python -m http.server), supervised with short pauses."""
     (port,) = free_ports(1)
     command = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(tmp_path)]
-    supervisor = Supervisor("test server", command, dict(os.environ), tmp_path / "server.log",
-                            f"http://127.0.0.1:{port}/", timeout=20, first_delay=0.2, max_delay=0.8, stable_after=3)
+    supervisor = Supervisor(
+        "test server",
+        command,
+        dict(os.environ),
+        tmp_path / "server.log",
+        f"http://127.0.0.1:{port}/",
+        timeout=20,
+        first_delay=0.2,
+        max_delay=0.8,
+        stable_after=3,
+    )
     with supervised(supervisor):
         yield supervisor
     assert supervisor.process is not None and supervisor.process.poll() is not None, "left running after stop()"
@@ -86,8 +104,9 @@ def _kill_and_await_restart(supervisor: Supervisor) -> int:
     return supervisor.pid
 
 
-def test_a_killed_server_is_restarted_with_growing_pauses_and_logged(tiny_server: Supervisor,
-                                                                     caplog: pytest.LogCaptureFixture) -> None:
+def test_a_killed_server_is_restarted_with_growing_pauses_and_logged(
+    tiny_server: Supervisor, caplog: pytest.LogCaptureFixture
+) -> None:
     pids = [tiny_server.pid]
     for _ in range(3):
         pids.append(_kill_and_await_restart(tiny_server))
@@ -142,30 +161,55 @@ def _pids(log: Path, server: str) -> List[int]:
 
 
 @pytest.mark.slow
-def test_serve_restarts_killed_servers_and_health_follows(tmp_path: Path, e2e_database_url: str,
-                                                          knowledge: Any) -> None:
+def test_serve_restarts_killed_servers_and_health_follows(
+    tmp_path: Path, e2e_database_url: str, knowledge: Any
+) -> None:
     if not MODEL.exists():
         pytest.fail(f"No trained model at {MODEL}: run `make train` first.")
     action_port, rasa_port = free_ports(2)
     base_url = f"http://127.0.0.1:{rasa_port}"
     env = {key: value for key, value in os.environ.items() if key not in CHANNEL_VARIABLES}
-    env.update({"DATABASE_URL": e2e_database_url, "TRACKER_STORE_URL": f"sqlite:///{tmp_path / 'tracker.db'}",
-                "POREGUIDE_LOG_DIR": str(tmp_path / "logs"), launcher.RESTART_FIRST_DELAY_ENV: "5"})
+    env.update(
+        {
+            "DATABASE_URL": e2e_database_url,
+            "TRACKER_STORE_URL": f"sqlite:///{tmp_path / 'tracker.db'}",
+            "POREGUIDE_LOG_DIR": str(tmp_path / "logs"),
+            launcher.RESTART_FIRST_DELAY_ENV: "5",
+        }
+    )
     output = tmp_path / "launcher.log"
     with open(output, "wb") as sink:
-        process = subprocess.Popen([sys.executable, "-m", "bot.launcher", "serve", "--action-port", str(action_port),
-                                    "--rasa-port", str(rasa_port)], env=env, stdout=sink, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "bot.launcher",
+                "serve",
+                "--action-port",
+                str(action_port),
+                "--rasa-port",
+                str(rasa_port),
+            ],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     try:
-        eventually(lambda: process.poll() is not None or (
-            _pids(output, "Rasa server") and health(base_url)[0] == 200), 300, "PoreGuide starting")
+        eventually(
+            lambda: process.poll() is not None or (_pids(output, "Rasa server") and health(base_url)[0] == 200),
+            300,
+            "PoreGuide starting",
+        )
         assert process.poll() is None, log_tail(output)
         (action_pid,), (rasa_pid,) = _pids(output, "action server"), _pids(output, "Rasa server")
 
         # The action server dies: /health says so at once, people get the technical-problem reply...
         os.kill(action_pid, signal.SIGKILL)
-        status, body = eventually(lambda: (lambda result: result if result[0] == 503 else None)(health(base_url)),
-                                  10, "/health turning 503")
+        status, body = eventually(
+            lambda: (lambda result: result if result[0] == 503 else None)(health(base_url)), 10, "/health turning 503"
+        )
         assert body["checks"]["action_server"] == "failing", body
         reply, _ = Conversation(base_url).say("what is microneedling?")
         assert_contains("outage", reply, ["technical problem", knowledge.clinic.phone])

@@ -1,6 +1,7 @@
 """GET /health on the REAL Rasa server (health channel on, tracker store in PostgreSQL): ok while
 the database works; when it is unreachable the server still starts and still answers people,
 but /health says "degraded" with HTTP 503 and the log has an ERROR; ok again once it is back."""
+
 from __future__ import annotations
 
 from typing import Iterator
@@ -9,7 +10,12 @@ import pytest
 
 from tests.e2e import Conversation, assert_contains
 from tests.persistence_fixtures import (  # noqa: F401 - fixtures
-    RasaServer, ServerFarm, TcpForwarder, get_json, postgres_target, tracker_postgres_url,
+    RasaServer,
+    ServerFarm,
+    TcpForwarder,
+    get_json,
+    postgres_target,
+    tracker_postgres_url,
 )
 
 pytestmark = pytest.mark.slow
@@ -24,8 +30,12 @@ def forwarder() -> Iterator[TcpForwarder]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, e2e_database_url: str, tracker_postgres_url: str,  # noqa: F811
-           forwarder: TcpForwarder) -> Iterator[RasaServer]:
+def server(
+    tmp_path_factory: pytest.TempPathFactory,
+    e2e_database_url: str,
+    tracker_postgres_url: str,  # noqa: F811
+    forwarder: TcpForwarder,
+) -> Iterator[RasaServer]:
     """Started while the database is DOWN (forwarder not started yet): it must start anyway."""
     url = tracker_postgres_url.replace(f":{postgres_target()[1]}/", f":{forwarder.port}/")
     farm = ServerFarm(tmp_path_factory, e2e_database_url)
@@ -53,8 +63,10 @@ def test_health_is_ok_once_the_database_is_back_and_degraded_when_it_goes(
 ) -> None:
     forwarder.start()
     status, body = get_json(f"{server.url}/health")
-    assert (status, body) == (200, {"status": "ok", "checks": {"tracker_store": "ok", "action_server": "ok",
-                                                                "database": "ok"}})
+    assert (status, body) == (
+        200,
+        {"status": "ok", "checks": {"tracker_store": "ok", "action_server": "ok", "database": "ok"}},
+    )
     chat = Conversation(server.url)
     answer, _ = chat.say("tell me about microneedling")
     answer, _ = chat.say("how long is the recovery?")

@@ -1,5 +1,6 @@
 """The held-out files measure what the bot does with wordings it was not trained on, so none of
 their messages may appear in the training data (a copy, or a copy with another spelling)."""
+
 from __future__ import annotations
 
 import re

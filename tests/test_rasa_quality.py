@@ -1,5 +1,6 @@
 """Rasa's own checks on the training data, the conversation tests and the held-out NLU bar,
 run as `make test` runs everything: through pytest, against the trained model."""
+
 from __future__ import annotations
 
 import subprocess
@@ -17,8 +18,14 @@ MODEL = settings.PROJECT_ROOT / "models" / "poreguide.tar.gz"
 
 
 def _run(command: List[str], log: Path) -> subprocess.CompletedProcess:
-    result = subprocess.run(command, cwd=settings.PROJECT_ROOT, env=process_environment(),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    result = subprocess.run(
+        command,
+        cwd=settings.PROJECT_ROOT,
+        env=process_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     log.write_text(result.stdout)
     return result
 
@@ -36,15 +43,38 @@ def test_training_data_validates_without_warnings(tmp_path):
 
 def test_conversation_stories_have_no_prediction_errors(tmp_path):
     out = tmp_path / "core"
-    result = _run([rasa_executable(), "test", "core", "--stories", "tests/test_stories.yml", "--model", str(MODEL),
-                   "--fail-on-prediction-errors", "--out", str(out)], tmp_path / "core.log")
-    failed = (out / "failed_test_stories.yml")
+    result = _run(
+        [
+            rasa_executable(),
+            "test",
+            "core",
+            "--stories",
+            "tests/test_stories.yml",
+            "--model",
+            str(MODEL),
+            "--fail-on-prediction-errors",
+            "--out",
+            str(out),
+        ],
+        tmp_path / "core.log",
+    )
+    failed = out / "failed_test_stories.yml"
     assert result.returncode == 0, (failed.read_text() if failed.exists() else "") + result.stdout[-3000:]
 
 
 def test_held_out_nlu_meets_the_bar(capsys, tmp_path):
-    result = _run([sys.executable, "-m", "bot.evaluation", "--model", str(MODEL), "--out", str(settings.VAR_DIR / "results" / "heldout")],
-                  tmp_path / "evaluation.log")
+    result = _run(
+        [
+            sys.executable,
+            "-m",
+            "bot.evaluation",
+            "--model",
+            str(MODEL),
+            "--out",
+            str(settings.VAR_DIR / "results" / "heldout"),
+        ],
+        tmp_path / "evaluation.log",
+    )
     summary = [line for line in result.stdout.splitlines() if line.startswith(("Held-out", "FAIL"))]
     with capsys.disabled():  # make test prints both numbers
         print("\n" + "\n".join(summary))

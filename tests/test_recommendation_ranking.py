@@ -1,4 +1,5 @@
 """The ranking rules of the knowledge base, each one exercised, and the ranking logic itself."""
+
 from __future__ import annotations
 
 from typing import Dict, Optional
@@ -10,7 +11,11 @@ from bot.recommendation.ranking import rank
 
 # Answers that trigger no rule at all, so each rule can be tested on its own.
 NEUTRAL: Dict[str, Optional[str]] = {
-    "skin_type": "normal", "concern": "redness", "downtime": "few_days", "setting": "either", "safety": "none",
+    "skin_type": "normal",
+    "concern": "redness",
+    "downtime": "few_days",
+    "setting": "either",
+    "safety": "none",
 }
 
 
@@ -64,8 +69,11 @@ def test_every_rule_has_its_effect(rules, order, rule_id):
 
 
 def test_oily_blackheads_no_downtime_at_home_gets_exfoliation_only(rules, order):
-    result = rank({"skin_type": "oily", "concern": "blackheads", "downtime": "none", "setting": "home", "safety": "none"},
-                  rules, order)
+    result = rank(
+        {"skin_type": "oily", "concern": "blackheads", "downtime": "none", "setting": "home", "safety": "none"},
+        rules,
+        order,
+    )
     assert [option.treatment for option in result.ranked] == ["exfoliation"]
     assert {option.treatment for option in result.avoided} == {"microneedling", "laser_resurfacing"}
 

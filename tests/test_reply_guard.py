@@ -1,5 +1,6 @@
 """`guarded`: unusable input is answered without reaching the assistant, and a turn that ends
 without a reply (or raises) gets the clinic's technical-problem message."""
+
 from __future__ import annotations
 
 import asyncio
@@ -36,11 +37,16 @@ def test_good_text_reaches_the_assistant_unchanged():
     assert _run(_answers, "x" * MAX_MESSAGE_CHARS) == ["answer to " + "x" * MAX_MESSAGE_CHARS]
 
 
-@pytest.mark.parametrize("text, key", [
-    ("", "empty_message"), ("   \n", "empty_message"), (None, "unsupported_content"),
-    (UnusableInput("unreadable_message"), "unreadable_message"),
-    (UnusableInput("unsupported_content"), "unsupported_content"),
-])
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ("", "empty_message"),
+        ("   \n", "empty_message"),
+        (None, "unsupported_content"),
+        (UnusableInput("unreadable_message"), "unreadable_message"),
+        (UnusableInput("unsupported_content"), "unsupported_content"),
+    ],
+)
 def test_unusable_input_is_answered_here(text, key):
     assert _run(_answers, text) == [problem_reply(key)]
 

@@ -1,6 +1,7 @@
 """A Rasa server killed mid-conversation (SIGKILL: no shutdown hook runs) loses nothing: a new
 server on the same tracker store (SQLite file, then PostgreSQL) continues the conversation with
 its slots, here the treatment that the follow-up question depends on."""
+
 from __future__ import annotations
 
 import signal
@@ -29,7 +30,9 @@ def farm(tmp_path_factory: pytest.TempPathFactory, e2e_database_url: str) -> Ite
 
 
 def test_conversations_continue_after_the_rasa_servers_are_killed(
-    farm: ServerFarm, tmp_path: Path, tracker_postgres_url: str  # noqa: F811
+    farm: ServerFarm,
+    tmp_path: Path,
+    tracker_postgres_url: str,  # noqa: F811
 ) -> None:
     """One server per store, started side by side to save time: SQLite file and PostgreSQL."""
     stores = {"sqlite": f"sqlite:///{tmp_path / 'tracker.db'}", "postgres": tracker_postgres_url}

@@ -3,6 +3,7 @@ lock store. First the lock store itself (real Redis): tickets issued by two "pro
 are all distinct, and a dead Redis is reported. Then two REAL Rasa servers (+ one action server):
 a conversation alternating between them keeps its context, and 10 messages fired at once across
 both are each stored exactly once, each followed by its reply, turns never interleaved."""
+
 from __future__ import annotations
 
 import asyncio
@@ -17,7 +18,12 @@ from bot.persistence.health import HealthRegistry
 from bot.persistence.lock_store import PoreGuideLockStore
 from tests.e2e import Conversation, assert_contains, send
 from tests.persistence_fixtures import (  # noqa: F401 - fixtures
-    REDIS_URL, RasaServer, ServerFarm, redis_lock_env, stored_events, tracker_postgres_url,
+    REDIS_URL,
+    RasaServer,
+    ServerFarm,
+    redis_lock_env,
+    stored_events,
+    tracker_postgres_url,
 )
 
 CONCURRENT_MESSAGES = 10
@@ -28,7 +34,8 @@ REQUEST_DEADLINE_SECONDS = 240  # bound for the whole burst (each turn waits for
 
 
 def test_tickets_issued_at_once_by_two_processes_are_distinct(
-    monkeypatch: pytest.MonkeyPatch, redis_lock_env: Dict[str, str]  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    redis_lock_env: Dict[str, str],  # noqa: F811
 ) -> None:
     """Rasa's RedisLockStore reads, adds and writes back a ticket: two processes racing get the
     same number and handle two messages at once. Ours must hand out every number once."""
@@ -52,7 +59,8 @@ def test_tickets_issued_at_once_by_two_processes_are_distinct(
 
 
 def test_messages_wait_their_turn_in_ticket_order(
-    monkeypatch: pytest.MonkeyPatch, redis_lock_env: Dict[str, str]  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    redis_lock_env: Dict[str, str],  # noqa: F811
 ) -> None:
     for name, value in redis_lock_env.items():
         monkeypatch.setenv(name, value)
@@ -77,7 +85,8 @@ def test_messages_wait_their_turn_in_ticket_order(
 
 
 def test_a_killed_holders_ticket_blocks_its_conversation_for_seconds_not_a_minute(
-    monkeypatch: pytest.MonkeyPatch, redis_lock_env: Dict[str, str]  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    redis_lock_env: Dict[str, str],  # noqa: F811
 ) -> None:
     """A replica SIGKILLed mid-turn never cleans up its ticket. Rasa's tickets live 60 s, so the
     person's next message waited a minute on every other replica (the chaos run); ours are leases
@@ -100,7 +109,8 @@ def test_a_killed_holders_ticket_blocks_its_conversation_for_seconds_not_a_minut
 
 
 def test_a_living_holder_keeps_its_lease_through_a_long_turn(
-    monkeypatch: pytest.MonkeyPatch, redis_lock_env: Dict[str, str]  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+    redis_lock_env: Dict[str, str],  # noqa: F811
 ) -> None:
     """The lease is renewed while the turn runs, even when the turn blocks the event loop."""
     import time
@@ -155,8 +165,10 @@ def test_without_lock_store_url_locks_stay_in_memory(monkeypatch: pytest.MonkeyP
 
 @pytest.fixture(scope="module")
 def servers(
-    tmp_path_factory: pytest.TempPathFactory, e2e_database_url: str,
-    tracker_postgres_url: str, redis_lock_env: Dict[str, str],  # noqa: F811
+    tmp_path_factory: pytest.TempPathFactory,
+    e2e_database_url: str,
+    tracker_postgres_url: str,
+    redis_lock_env: Dict[str, str],  # noqa: F811
 ) -> Iterator[Tuple[RasaServer, RasaServer]]:
     farm = ServerFarm(tmp_path_factory, e2e_database_url)
     try:
@@ -169,13 +181,16 @@ def servers(
 
 @pytest.mark.slow
 def test_conversation_alternating_between_servers_keeps_its_context(
-    servers: Tuple[RasaServer, RasaServer], tracker_postgres_url: str  # noqa: F811
+    servers: Tuple[RasaServer, RasaServer],
+    tracker_postgres_url: str,  # noqa: F811
 ) -> None:
     first, second = servers
     chat = Conversation(first.url)
-    steps = [(first, "tell me about microneedling", ["Microneedling"]),
-             (second, "how long is the recovery?", ["Microneedling – recovery:", "couple of days"]),
-             (first, "and laser?", ["Laser resurfacing – recovery:", "a day or two off work"])]
+    steps = [
+        (first, "tell me about microneedling", ["Microneedling"]),
+        (second, "how long is the recovery?", ["Microneedling – recovery:", "couple of days"]),
+        (first, "and laser?", ["Laser resurfacing – recovery:", "a day or two off work"]),
+    ]
     for server, message, expected in steps:
         chat.base_url = server.url
         answer, _ = chat.say(message)
@@ -186,7 +201,8 @@ def test_conversation_alternating_between_servers_keeps_its_context(
 
 @pytest.mark.slow
 def test_concurrent_messages_across_servers_are_each_handled_once_in_turn(
-    servers: Tuple[RasaServer, RasaServer], tracker_postgres_url: str  # noqa: F811
+    servers: Tuple[RasaServer, RasaServer],
+    tracker_postgres_url: str,  # noqa: F811
 ) -> None:
     sender = Conversation(servers[0].url).sender
     messages = [f"hello there, number {index}" for index in range(CONCURRENT_MESSAGES)]

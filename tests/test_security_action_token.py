@@ -1,5 +1,6 @@
 """The REAL action server: loopback only, and only callers with the shared token reach the actions;
 plain `rasa run actions` with no token set keeps working for `rasa shell`."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,8 @@ from typing import Dict
 import pytest
 
 from bot import launcher
-from bot.security.action_token import TOKEN_ENV, TOKEN_HEADER
 from bot.launcher import free_ports
+from bot.security.action_token import TOKEN_ENV, TOKEN_HEADER
 from tests.security_fixtures import http
 
 
@@ -29,8 +30,9 @@ def test_the_plugin_raises_sanic_timeouts_and_adds_the_check_when_a_token_is_set
     monkeypatch.delenv("SANIC_HOST", raising=False)
     app = _fresh_app("plugin_with_token")
     action_server.attach_sanic_app_extensions(app)
-    assert [app.config[name] for name in action_server.MINIMUM_TIMEOUTS] == \
-        list(action_server.MINIMUM_TIMEOUTS.values())
+    assert [app.config[name] for name in action_server.MINIMUM_TIMEOUTS] == list(
+        action_server.MINIMUM_TIMEOUTS.values()
+    )
     assert [middleware.__name__ for middleware in app.request_middleware] == ["check_token"]
     assert os.environ["SANIC_HOST"] == "127.0.0.1"
 
@@ -47,9 +49,9 @@ def test_the_plugin_adds_no_check_without_a_token(monkeypatch):
 
 
 def test_importing_the_actions_registers_the_plugin_once():
-    import actions  # noqa: F401 - the import is what registers the plugin
     from rasa_sdk.plugin import plugin_manager
 
+    import actions  # noqa: F401 - the import is what registers the plugin
     from bot import action_server
 
     action_server.register_plugin()  # a second registration is a no-op, not pluggy's ValueError
@@ -79,8 +81,15 @@ def guarded_port(tmp_path_factory):
 
 @pytest.mark.slow
 def test_requests_without_the_token_are_refused(guarded_port):
-    call = json.dumps({"next_action": "action_show_clinic_contact", "sender_id": "intruder", "tracker": {},
-                       "domain": {}, "version": "3.6.21"}).encode()
+    call = json.dumps(
+        {
+            "next_action": "action_show_clinic_contact",
+            "sender_id": "intruder",
+            "tracker": {},
+            "domain": {},
+            "version": "3.6.21",
+        }
+    ).encode()
     assert _status(guarded_port, "/webhook", {"Content-Type": "application/json"}, call) == 401
     assert _status(guarded_port, "/webhook", {TOKEN_HEADER: "guessed"}, call) == 401
     assert _status(guarded_port, "/actions", {}) == 401
@@ -103,10 +112,12 @@ def test_the_launcher_binds_loopback_only(guarded_port):
 @pytest.mark.slow
 def test_plain_rasa_run_actions_without_a_token_stays_open_and_on_loopback(tmp_path):
     (port,) = free_ports(1)
-    env = {name: value for name, value in launcher.process_environment().items()
-           if name not in (TOKEN_ENV, "SANIC_HOST")}
+    env = {
+        name: value for name, value in launcher.process_environment().items() if name not in (TOKEN_ENV, "SANIC_HOST")
+    }
     command = [launcher.rasa_executable(), "run", "actions", "--port", str(port)]
-    with launcher.managed_process("plain action server", command, env, tmp_path / "actions.log",
-                                  f"http://127.0.0.1:{port}/health", 90):
+    with launcher.managed_process(
+        "plain action server", command, env, tmp_path / "actions.log", f"http://127.0.0.1:{port}/health", 90
+    ):
         assert _status(port, "/actions", {}) == 200
         assert _listen_address(port) == "127.0.0.1"

@@ -1,5 +1,6 @@
 """The REAL Rasa server: its HTTP API is absent unless a token or JWT secret is configured, and then
 refuses callers without it; CORS allows only the configured origins; secrets stay off command lines."""
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,11 @@ PARSE_BODY = json.dumps({"text": "what is microneedling?"}).encode("utf-8")
 @pytest.fixture(scope="module")
 def api_url(tmp_path_factory, e2e_database_url):
     """A Rasa server with the HTTP API on (token and JWT) and one other allowed origin."""
-    yield from start_servers(tmp_path_factory, e2e_database_url, rasa_env={
-        "RASA_API_TOKEN": API_TOKEN, "RASA_JWT_SECRET": JWT_SECRET, "POREGUIDE_ALLOWED_ORIGINS": ALLOWED})
+    yield from start_servers(
+        tmp_path_factory,
+        e2e_database_url,
+        rasa_env={"RASA_API_TOKEN": API_TOKEN, "RASA_JWT_SECRET": JWT_SECRET, "POREGUIDE_ALLOWED_ORIGINS": ALLOWED},
+    )
 
 
 def _bearer(secret: str) -> dict:
@@ -66,16 +70,25 @@ def test_the_api_accepts_only_a_jwt_signed_with_the_secret(api_url):
 
 
 def test_the_chat_channel_needs_no_api_secret(api_url):
-    status, _, body = http(f"{api_url}/webhooks/rest/webhook",
-                           json.dumps({"sender": "cors-user", "message": "hello"}).encode(),
-                           {"Content-Type": "application/json"})
+    status, _, body = http(
+        f"{api_url}/webhooks/rest/webhook",
+        json.dumps({"sender": "cors-user", "message": "hello"}).encode(),
+        {"Content-Type": "application/json"},
+    )
     assert status == 200 and json.loads(body)
 
 
 def _preflight_origin(base_url: str, origin: str) -> str:
     """Access-Control-Allow-Origin of a browser's preflight for a POST from `origin` ('' if none)."""
-    _, headers, _ = http(f"{base_url}/webhooks/rest/webhook", method="OPTIONS", headers={
-        "Origin": origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "content-type"})
+    _, headers, _ = http(
+        f"{base_url}/webhooks/rest/webhook",
+        method="OPTIONS",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
     return {name.lower(): value for name, value in headers.items()}.get("access-control-allow-origin", "")
 
 

@@ -1,5 +1,6 @@
 """Personal data never reaches the logs: two consultation requests are booked over the REAL REST
 channel, then both servers' logs are searched for the names, the email and the phone number."""
+
 from __future__ import annotations
 
 import re
@@ -30,9 +31,13 @@ def test_bookings_leave_no_personal_data_in_either_log(tmp_path, e2e_database_ur
     with deployment(tmp_path, e2e_database_url) as servers:
         _book(servers.base_url, NAME, PHONE)
         _book(servers.base_url, EMAIL_NAME, EMAIL)
-        logs = {path.name: path.read_text(encoding="utf-8", errors="replace")
-                for path in (servers.action_log, servers.rasa_log)}
+        logs = {
+            path.name: path.read_text(encoding="utf-8", errors="replace")
+            for path in (servers.action_log, servers.rasa_log)
+        }
     assert all(logs.values()), "a server wrote no log at all"
-    found = {name: [trace for trace in TRACES if re.search(re.escape(trace), text, re.IGNORECASE)]
-             for name, text in logs.items()}
+    found = {
+        name: [trace for trace in TRACES if re.search(re.escape(trace), text, re.IGNORECASE)]
+        for name, text in logs.items()
+    }
     assert found == {name: [] for name in logs}

@@ -1,5 +1,6 @@
 """Bad and hostile input over the REAL REST channel: each gets one clear text reply in the usual
 JSON list, and nothing in the database changes."""
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,6 @@ from tests.security_fixtures import INJECTIONS, post_raw
 pytestmark = pytest.mark.slow
 
 
-
 def _snapshot(database_url: str) -> Dict[str, List[tuple]]:
     """Every row of every table (knowledge and consultations), to compare before and after."""
     engine = create_engine(database_url, future=True)
@@ -24,8 +24,10 @@ def _snapshot(database_url: str) -> Dict[str, List[tuple]]:
         metadata = MetaData()
         metadata.reflect(engine)
         with engine.connect() as connection:
-            return {name: sorted(map(tuple, connection.execute(select(table))), key=repr)
-                    for name, table in metadata.tables.items()}
+            return {
+                name: sorted(map(tuple, connection.execute(select(table))), key=repr)
+                for name, table in metadata.tables.items()
+            }
     finally:
         engine.dispose()
 

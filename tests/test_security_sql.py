@@ -1,4 +1,5 @@
 """Text from people reaches the database only as bound parameters, never inside SQL."""
+
 from __future__ import annotations
 
 from typing import List, Tuple

@@ -1,4 +1,5 @@
 """Every sentence of the seed article is in the knowledge base, and every quote is verbatim from it."""
+
 from __future__ import annotations
 
 import re
@@ -42,7 +43,7 @@ def test_every_sentence_of_the_article_is_covered_by_a_fact(knowledge, article):
     covered = [False] * len(article)
     for quote in _quotes(knowledge):
         for match in re.finditer(re.escape(quote), article):
-            covered[match.start():match.end()] = [True] * len(quote)
+            covered[match.start() : match.end()] = [True] * len(quote)
     uncovered = []
     for sentence in _fact_sentences(article):
         start = article.index(sentence)

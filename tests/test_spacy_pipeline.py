@@ -1,5 +1,6 @@
 """The project-built spaCy pipeline finds treatments (with synonyms and misspellings), skin types,
 concerns and comparison aspects, normalised to one key each."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,13 +24,21 @@ def _entities(nlp, text):
     "text,expected",
     [
         ("What is microneedling?", [("microneedling", "treatment", "microneedling")]),
-        ("how long to recover from LAZER", [("recover", "aspect", "recovery"), ("LAZER", "treatment", "laser_resurfacing")]),
+        (
+            "how long to recover from LAZER",
+            [("recover", "aspect", "recovery"), ("LAZER", "treatment", "laser_resurfacing")],
+        ),
         ("is a chemical peel ok", [("chemical peel", "treatment", "exfoliation")]),
-        ("mirconeedling vs laser resurfacing", [("mirconeedling", "treatment", "microneedling"),
-                                                ("laser resurfacing", "treatment", "laser_resurfacing")]),
+        (
+            "mirconeedling vs laser resurfacing",
+            [("mirconeedling", "treatment", "microneedling"), ("laser resurfacing", "treatment", "laser_resurfacing")],
+        ),
         ("tell me about Micro-Needling", [("Micro-Needling", "treatment", "microneedling")]),
         ("i have oily skin and blackheads", [("oily", "skin_type", "oily"), ("blackheads", "concern", "blackheads")]),
-        ("my big pores look blotchy", [("big pores", "concern", "large_pores"), ("blotchy", "concept", "blotchy_skin")]),
+        (
+            "my big pores look blotchy",
+            [("big pores", "concern", "large_pores"), ("blotchy", "concept", "blotchy_skin")],
+        ),
         ("which has the least downtime", [("downtime", "aspect", "recovery")]),
         ("hello there", []),
     ],

@@ -1,6 +1,7 @@
 """The typo-tolerant normaliser on its own (no Rasa): near-misses of the knowledge vocabulary and
 ordinary typos are corrected, real words, names, numbers and addresses never are, and offsets
 map back to what the patient typed."""
+
 from __future__ import annotations
 
 import re
@@ -98,23 +99,60 @@ def test_misspellings_are_corrected(corrector, typed, expected):
         "laser/peel",
         '/inform{"treatment": "lazer"}',
         # real English words are never turned into treatment words
-        "peer", "layer", "later", "pill", "pills", "lover", "laser", "peal", "pus", "burn", "heal",
+        "peer",
+        "layer",
+        "later",
+        "pill",
+        "pills",
+        "lover",
+        "laser",
+        "peal",
+        "pus",
+        "burn",
+        "heal",
         "a layer of pus later",
-        "laser skin resurfacing please", "two peel treatments",
+        "laser skin resurfacing please",
+        "two peel treatments",
         # American spellings (the dictionary is British), abbreviations and short words are not typos
-        "im a bit of a skeptic", "my favorite color", "a pediatric esthetician", "help with my math homework",
-        "an appt in 10 mins", "wats that", "an instagram influencer", "she vlogged it",
+        "im a bit of a skeptic",
+        "my favorite color",
+        "a pediatric esthetician",
+        "help with my math homework",
+        "an appt in 10 mins",
+        "wats that",
+        "an instagram influencer",
+        "she vlogged it",
         # words the dictionary lacks, made of words it has, or medical and brand names
-        "a whiteish patch", "puffier than yesterday", "my bestie", "it got lasered", "whistly breathing",
-        "a retinoid", "comedones", "keratosis pilaris", "perioral dermatitis",
+        "a whiteish patch",
+        "puffier than yesterday",
+        "my bestie",
+        "it got lasered",
+        "whistly breathing",
+        "a retinoid",
+        "comedones",
+        "keratosis pilaris",
+        "perioral dermatitis",
         # short words and chat words
-        "ok", "lol", "tbh", "rn", "idk", "omg", "thx", "u ok", "ur peel",
+        "ok",
+        "lol",
+        "tbh",
+        "rn",
+        "idk",
+        "omg",
+        "thx",
+        "u ok",
+        "ur peel",
         "dont know, youre right, smth like that, alot",
         "can't, i'm, it's, we'd",
         # vocabulary phrases as they are, known misspellings that have no nearer spelling
-        "lazer", "down time", "downtime", "micro needling", "sideeffects",
+        "lazer",
+        "down time",
+        "downtime",
+        "micro needling",
+        "sideeffects",
         # words no dictionary has are left alone rather than "corrected" into a different word
-        "accutane", "isotretinoin",
+        "accutane",
+        "isotretinoin",
         "naïve café crème",
         ":) :( <3",
         "",
@@ -134,8 +172,18 @@ def test_known_words_are_left_to_the_classifier_but_not_vocabulary_near_misses(k
     assert corrector.correct("the recovry").text == "the recovery"
 
 
-REAL_WORD_PHRASES = [(phrase, phrase) for phrase in (
-    "chemical peel", "chemical peels", "side effects", "time off", "who does", "laser treatment", "normal skin")]
+REAL_WORD_PHRASES = [
+    (phrase, phrase)
+    for phrase in (
+        "chemical peel",
+        "chemical peels",
+        "side effects",
+        "time off",
+        "who does",
+        "laser treatment",
+        "normal skin",
+    )
+]
 
 
 @pytest.mark.parametrize(
@@ -175,10 +223,12 @@ def test_canonical_pairs_normalise_misspellings_but_keep_words_and_spellings(kno
 def test_replacements_record_both_texts(corrector):
     correction = corrector.correct("how long is the recovry after lazer resurfacng?")
     assert [(r.original, r.text) for r in correction.replacements] == [
-        ("recovry", "recovery"), ("lazer resurfacng", "laser resurfacing")]
+        ("recovry", "recovery"),
+        ("lazer resurfacng", "laser resurfacing"),
+    ]
     for r in correction.replacements:
-        assert correction.original[r.original_start:r.original_end] == r.original
-        assert correction.text[r.start:r.end] == r.text
+        assert correction.original[r.original_start : r.original_end] == r.original
+        assert correction.text[r.start : r.end] == r.text
 
 
 def test_offsets_map_back_to_the_original_text(corrector):
@@ -189,7 +239,7 @@ def test_offsets_map_back_to_the_original_text(corrector):
     for phrase, typed in (("Exfoliation", "Exfolaition"), ("microneedling", "micro neddling"), ("recovery", "recovry")):
         start = correction.text.index(phrase)
         mapped = correction.to_original(start, start + len(phrase))
-        assert original[mapped[0]:mapped[1]] == typed
+        assert original[mapped[0] : mapped[1]] == typed
         assert correction.to_corrected(*mapped) == (start, start + len(phrase))
     # every untouched word maps onto itself
     for match in re.finditer(r"\w+", correction.text):
@@ -198,8 +248,10 @@ def test_offsets_map_back_to_the_original_text(corrector):
             assert original[start:end] == match.group()
     # a span that starts or ends inside a replacement covers all of it
     start = correction.text.index("microneedling")
-    assert correction.to_original(start + 5, start + 8) == (original.index("micro neddling"),
-                                                            original.index("micro neddling") + len("micro neddling"))
+    assert correction.to_original(start + 5, start + 8) == (
+        original.index("micro neddling"),
+        original.index("micro neddling") + len("micro neddling"),
+    )
 
 
 def test_unchanged_text_maps_to_itself(corrector):

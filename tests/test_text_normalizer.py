@@ -1,6 +1,7 @@
 """The TextNormalizer components in Rasa: trained from training data, persisted, loaded, run in front
 of the real spaCy entity ruler, and the parse result shows the patient's own text with entity
 offsets on it."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -34,12 +35,27 @@ def _context() -> ExecutionContext:
 
 def _examples() -> List[Message]:
     return [
-        Message(data={TEXT: "how long is the recovery after microneedling", INTENT: "ask_recovery",
-                      ENTITIES: [{"start": 31, "end": 44, "entity": "treatment", "value": "microneedling"}]}),
-        Message(data={TEXT: "what is exfoliaton and who does it", INTENT: "ask_treatment_info",
-                      ENTITIES: [{"start": 8, "end": 18, "entity": "treatment", "value": "exfoliaton"}]}),
-        Message(data={TEXT: "is lazer resurfacng safe", INTENT: "ask_side_effects",
-                      ENTITIES: [{"start": 3, "end": 19, "entity": "treatment", "value": "laser_resurfacing"}]}),
+        Message(
+            data={
+                TEXT: "how long is the recovery after microneedling",
+                INTENT: "ask_recovery",
+                ENTITIES: [{"start": 31, "end": 44, "entity": "treatment", "value": "microneedling"}],
+            }
+        ),
+        Message(
+            data={
+                TEXT: "what is exfoliaton and who does it",
+                INTENT: "ask_treatment_info",
+                ENTITIES: [{"start": 8, "end": 18, "entity": "treatment", "value": "exfoliaton"}],
+            }
+        ),
+        Message(
+            data={
+                TEXT: "is lazer resurfacng safe",
+                INTENT: "ask_side_effects",
+                ENTITIES: [{"start": 3, "end": 19, "entity": "treatment", "value": "laser_resurfacing"}],
+            }
+        ),
         Message(data={TEXT: "stopped isotretinoin last year", INTENT: "inform"}),
         Message(data={TEXT: "hi there", INTENT: "greet"}),
     ]
@@ -84,7 +100,7 @@ def test_typos_are_corrected_before_spacy_and_the_patients_text_comes_back(train
     text = "How long is the recovry after micro neddling, Siobhan?"
     message = _parse(text, trained, spacy_nlp, training_data)
     assert message.get(TEXT) == text
-    entities = [(text[e["start"]:e["end"]], e["entity"], e["value"]) for e in message.get(ENTITIES)]
+    entities = [(text[e["start"] : e["end"]], e["entity"], e["value"]) for e in message.get(ENTITIES)]
     assert entities == [("recovry", "aspect", "recovery"), ("micro neddling", "treatment", "microneedling")]
     output = message.as_dict(only_output_properties=True)
     assert output[TEXT] == text and NORMALIZATION not in output
@@ -93,9 +109,13 @@ def test_typos_are_corrected_before_spacy_and_the_patients_text_comes_back(train
 def test_offsets_after_a_longer_correction_are_shifted_back(trained, spacy_nlp, training_data):
     text = "exfolaition or lazer resurfacng for my enlaged pores and sensitve skin"
     message = _parse(text, trained, spacy_nlp, training_data)
-    entities = [(text[e["start"]:e["end"]], e["value"]) for e in message.get(ENTITIES)]
-    assert entities == [("exfolaition", "exfoliation"), ("lazer resurfacng", "laser_resurfacing"),
-                        ("enlaged pores", "large_pores"), ("sensitve", "sensitive")]
+    entities = [(text[e["start"] : e["end"]], e["value"]) for e in message.get(ENTITIES)]
+    assert entities == [
+        ("exfolaition", "exfoliation"),
+        ("lazer resurfacng", "laser_resurfacing"),
+        ("enlaged pores", "large_pores"),
+        ("sensitve", "sensitive"),
+    ]
 
 
 def test_an_entity_over_the_whole_corrected_text_covers_the_whole_original(trained):
@@ -113,14 +133,18 @@ def test_a_message_without_typos_is_left_exactly_as_it_was(trained, spacy_nlp, t
     message = _parse("is lazer or microneedling better", trained, spacy_nlp, training_data)
     assert message.get(NORMALIZATION) is None
     assert [(e["start"], e["end"], e["value"]) for e in message.get(ENTITIES)] == [
-        (3, 8, "laser_resurfacing"), (12, 25, "microneedling")]
+        (3, 8, "laser_resurfacing"),
+        (12, 25, "microneedling"),
+    ]
 
 
 def test_training_examples_are_corrected_and_their_annotations_follow(trained, training_data, tmp_path: Path):
     trained.process_training_data(training_data)
     examples = {e.get(INTENT): e for e in training_data.training_examples if e.get(INTENT)}
-    annotated = [(e.get(TEXT), [(e.get(TEXT)[x["start"]:x["end"]], x["value"]) for x in e.get(ENTITIES)])
-                 for e in (examples["ask_treatment_info"], examples["ask_side_effects"])]
+    annotated = [
+        (e.get(TEXT), [(e.get(TEXT)[x["start"] : x["end"]], x["value"]) for x in e.get(ENTITIES)])
+        for e in (examples["ask_treatment_info"], examples["ask_side_effects"])
+    ]
     assert annotated == [
         ("what is exfoliation and who does it", [("exfoliation", "exfoliation")]),  # the value was the typed text
         ("is laser resurfacing safe", [("laser resurfacing", "laser_resurfacing")]),  # an explicit value stays

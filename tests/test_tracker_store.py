@@ -1,6 +1,7 @@
 """PoreGuide's tracker store on real databases: trackers saved and read back on SQLite and
 PostgreSQL (Rasa's `events` table), where the URL comes from, and failures that are reported
 (ERROR log, health "degraded") instead of being hidden, then cleared when the database is back."""
+
 from __future__ import annotations
 
 import asyncio
@@ -17,7 +18,10 @@ from bot.persistence import config
 from bot.persistence.health import HealthRegistry
 from bot.persistence.tracker_store import PoreGuideTrackerStore, TrackerStoreUnavailable
 from tests.persistence_fixtures import (  # noqa: F401 - fixtures
-    TcpForwarder, postgres_target, stored_events, tracker_postgres_url,
+    TcpForwarder,
+    postgres_target,
+    stored_events,
+    tracker_postgres_url,
 )
 
 DOMAIN = Domain.load(str(settings.PROJECT_ROOT / "domain.yml"))
@@ -83,7 +87,7 @@ def test_events_go_to_rasas_events_table_once(store_url: str) -> None:
 
 def test_sqlite_file_directory_is_created(sqlite_url: str) -> None:
     PoreGuideTrackerStore(DOMAIN, host=sqlite_url, health=HealthRegistry())
-    assert Path(sqlite_url[len("sqlite:///"):]).is_file()
+    assert Path(sqlite_url[len("sqlite:///") :]).is_file()
 
 
 # --------------------------------------------------------------------------- which database
@@ -125,7 +129,8 @@ def test_unreachable_database_is_logged_and_degrades_health(caplog: pytest.LogCa
 
 
 def test_failed_save_keeps_message_texts_out_of_logs_and_errors(
-    caplog: pytest.LogCaptureFixture, tracker_postgres_url: str  # noqa: F811
+    caplog: pytest.LogCaptureFixture,
+    tracker_postgres_url: str,  # noqa: F811
 ) -> None:
     """PostgreSQL rejects a 300-character sender id; SQLAlchemy's error would quote the INSERT's
     parameters (the message text): neither the log nor the raised error may contain them."""

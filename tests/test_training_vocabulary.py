@@ -1,4 +1,5 @@
 """data/vocabulary.yml is generated from the knowledge base and must be current."""
+
 from __future__ import annotations
 
 import yaml
@@ -9,7 +10,9 @@ from bot.nlp.training_vocabulary import render_vocabulary
 
 def test_committed_vocabulary_is_current(knowledge):
     committed = settings.VOCABULARY_TRAINING_FILE.read_text(encoding="utf-8")
-    assert committed == render_vocabulary(knowledge), "run `make setup` (python -m bot.nlp build) and commit data/vocabulary.yml"
+    assert committed == render_vocabulary(knowledge), (
+        "run `make setup` (python -m bot.nlp build) and commit data/vocabulary.yml"
+    )
 
 
 def test_synonyms_map_every_term_to_its_key(knowledge):

@@ -1,6 +1,7 @@
 """Remembering webhook deliveries: Telegram and Slack retry, and with several Rasa processes the
 retry may reach another one, so the memory is shared through the lock store's Redis (real Redis
 here, two memories standing for two processes: their only shared state is in Redis)."""
+
 from __future__ import annotations
 
 import logging
@@ -14,8 +15,9 @@ from bot.launcher import free_ports
 from tests.persistence_fixtures import REDIS_URL, redis_lock_env  # noqa: F401 - fixture
 
 
-def test_two_processes_recognise_each_others_deliveries(monkeypatch: pytest.MonkeyPatch,
-                                                        redis_lock_env: Dict[str, str]) -> None:  # noqa: F811
+def test_two_processes_recognise_each_others_deliveries(
+    monkeypatch: pytest.MonkeyPatch, redis_lock_env: Dict[str, str]
+) -> None:  # noqa: F811
     for name, value in redis_lock_env.items():
         monkeypatch.setenv(name, value)
     first_process, second_process = seen_ids("telegram"), seen_ids("telegram")
@@ -44,7 +46,8 @@ def test_redis_down_still_recognises_repeats_in_this_process(caplog: pytest.LogC
 
 
 def test_the_end_of_an_outage_is_logged_and_ids_are_shared_again(
-        caplog: pytest.LogCaptureFixture, redis_lock_env: Dict[str, str]) -> None:  # noqa: F811
+    caplog: pytest.LogCaptureFixture, redis_lock_env: Dict[str, str]
+) -> None:  # noqa: F811
     prefix = f"{redis_lock_env['LOCK_STORE_KEY_PREFIX']}:seen:slack"
     memory, other_process = SharedSeenIds(REDIS_URL, prefix), SharedSeenIds(REDIS_URL, prefix)
     (closed_port,) = free_ports(1)

@@ -2,6 +2,7 @@
 with the website channel, a real Chromium (Debian's, driven by Playwright) and a real
 python-socketio client. Test modules load this with `pytest_plugins = ("tests.web_fixtures",)`
 so the session-scoped server is started once for all of them."""
+
 from __future__ import annotations
 
 import asyncio
@@ -19,8 +20,15 @@ from tests.e2e import start_servers
 
 OTHER_ORIGIN = "http://other-site.test"  # never allowed
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = settings.PROJECT_ROOT / "var" / "test-artifacts"
 REPLY_TIMEOUT = 60.0  # seconds; generous for a loaded CI machine, never a speed check
 WEBSITE_CREDENTIALS = """\
@@ -88,8 +96,12 @@ def web_bot_url(tmp_path_factory: pytest.TempPathFactory, e2e_database_url: str,
     """The REAL action and Rasa servers with the REST and website channels; the partner site allowed."""
     credentials = tmp_path_factory.mktemp("web_credentials") / "credentials.yml"
     credentials.write_text(WEBSITE_CREDENTIALS, encoding="utf-8")
-    yield from start_servers(tmp_path_factory, e2e_database_url, credentials=credentials,
-                             rasa_env={"POREGUIDE_ALLOWED_ORIGINS": f"https://unused.example, {partner_site.origin}/"})
+    yield from start_servers(
+        tmp_path_factory,
+        e2e_database_url,
+        credentials=credentials,
+        rasa_env={"POREGUIDE_ALLOWED_ORIGINS": f"https://unused.example, {partner_site.origin}/"},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -130,8 +142,14 @@ class SocketUser:
         self.client.on("connect_error", self._on_connect_error)
 
     async def connect(self, wait: bool = True) -> None:
-        await self.client.connect(self.base_url, headers=self.headers, transports=["polling"],
-                                  socketio_path="/socket.io", wait=wait, wait_timeout=REPLY_TIMEOUT)
+        await self.client.connect(
+            self.base_url,
+            headers=self.headers,
+            transports=["polling"],
+            socketio_path="/socket.io",
+            wait=wait,
+            wait_timeout=REPLY_TIMEOUT,
+        )
 
     async def close(self) -> None:
         """Leave at once (a polite engine.io close waits for the pending long poll: up to 30 s)."""
@@ -158,15 +176,18 @@ class SocketUser:
 
     async def wait_for(self, condition: Any, what: str) -> None:
         """Wait until `condition()` holds; fail (listing what did arrive) after REPLY_TIMEOUT."""
+
         async def until() -> None:
             while not condition():
                 self.arrived.clear()
                 await self.arrived.wait()
+
         try:
             await asyncio.wait_for(until(), REPLY_TIMEOUT)
         except asyncio.TimeoutError:
-            raise AssertionError(f"no {what} within {REPLY_TIMEOUT:.0f} s; received {self.received}, "
-                                 f"session_confirm {self.confirmed}") from None
+            raise AssertionError(
+                f"no {what} within {REPLY_TIMEOUT:.0f} s; received {self.received}, session_confirm {self.confirmed}"
+            ) from None
 
     async def start_session(self, session_id: Optional[str] = None) -> str:
         """`session_request` (with a stored id, as the widget sends after a reload); the confirmed id."""
@@ -183,5 +204,6 @@ class SocketUser:
 
         def texts() -> str:
             return "\n".join(str(reply.get("text", "")) for reply in self.received[start:])
+
         await self.wait_for(lambda: expect.lower() in texts().lower(), f"reply containing {expect!r} to {message!r}")
         return texts()

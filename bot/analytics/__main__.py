@@ -1,6 +1,7 @@
 """`python -m bot.analytics [--database-url URL] [--out DIR]`: the conversation report from the
 tracker store at `--database-url`, else `TRACKER_STORE_URL`, else `DATABASE_URL`, else the
 project's SQLite file."""
+
 from __future__ import annotations
 
 import argparse

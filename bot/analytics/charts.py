@@ -1,5 +1,6 @@
 """Bar charts as PNG bytes (matplotlib, headless Agg backend), shared by the analytics report
 and the benchmark."""
+
 from __future__ import annotations
 
 import io
@@ -12,8 +13,14 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
-def bar_chart(values: Mapping[str, float], title: str, xlabel: str = "", horizontal: bool = False,
-              reference: Optional[float] = None, counts: bool = False) -> bytes:
+def bar_chart(
+    values: Mapping[str, float],
+    title: str,
+    xlabel: str = "",
+    horizontal: bool = False,
+    reference: Optional[float] = None,
+    counts: bool = False,
+) -> bytes:
     """One bar per key, in the mapping's order; `reference` draws a dashed line (e.g. ratio 1.0);
     `counts` keeps the value axis to whole numbers."""
     labels, heights = list(values), [float(value) for value in values.values()]

@@ -1,5 +1,6 @@
 """Reads Rasa's SQLTrackerStore `events` table (any SQLAlchemy URL: SQLite, PostgreSQL) as a
 stream of light records, one conversation after another, in the order the events happened."""
+
 from __future__ import annotations
 
 import json
@@ -48,7 +49,8 @@ def read_events(engine: Engine) -> Iterator[StoredEvent]:
         if not sa.inspect(engine).has_table("events"):
             raise TrackerStoreUnavailable("the database has no 'events' table: no conversation was stored yet")
         query = sa.select(EVENTS.c.sender_id, EVENTS.c.type_name, EVENTS.c.timestamp, EVENTS.c.data).order_by(
-            EVENTS.c.sender_id, EVENTS.c.id)
+            EVENTS.c.sender_id, EVENTS.c.id
+        )
         with engine.connect() as connection:
             result = connection.execution_options(stream_results=True).execute(query)
             for rows in result.partitions(BATCH):

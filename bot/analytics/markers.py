@@ -1,5 +1,6 @@
 """The names in domain.yml and actions/ that mark what the report counts. A test checks that each
 one still exists in the domain, so a rename cannot silently zero a figure."""
+
 from __future__ import annotations
 
 FALLBACK_INTENT = "nlu_fallback"
@@ -27,7 +28,15 @@ MEDICAL_REFERRAL_ACTION = "action_medical_referral"
 MEDICAL_REQUEST = "medical request"  # the audit trail's "level" for a medical referral
 
 DOMAIN_NAMES = (
-    RECOMMEND_ACTION, RECOMMENDED_SLOT, SEE_DOCTOR_FIRST_RESPONSE, BOOKING_FORM, *CONSULTATION_OUTCOMES,
-    RED_FLAG_INTENT, RED_FLAG_ACTION, RED_FLAG_CLEARED_ACTION, TREATMENT_ENTITY, RED_FLAG_LEVEL_SLOT,
+    RECOMMEND_ACTION,
+    RECOMMENDED_SLOT,
+    SEE_DOCTOR_FIRST_RESPONSE,
+    BOOKING_FORM,
+    *CONSULTATION_OUTCOMES,
+    RED_FLAG_INTENT,
+    RED_FLAG_ACTION,
+    RED_FLAG_CLEARED_ACTION,
+    TREATMENT_ENTITY,
+    RED_FLAG_LEVEL_SLOT,
     MEDICAL_REFERRAL_ACTION,
 )

@@ -1,6 +1,7 @@
 """Aggregates tracker-store events into the report's figures. Only counts keyed by dates and by
 names from the Vocabulary leave this module; sender ids are used to tell conversations apart and
 are dropped once counted."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -102,8 +103,11 @@ class _Counting:
             figures.red_flag_messages += 1
             figures.red_flags_per_day[self.turn_day] += 1
             self.red_flag_seen = True
-        treatments = {self.vocabulary.treatment(entity.get("value")) for entity in _entities(parse_data)
-                      if entity.get("entity") == markers.TREATMENT_ENTITY}
+        treatments = {
+            self.vocabulary.treatment(entity.get("value"))
+            for entity in _entities(parse_data)
+            if entity.get("entity") == markers.TREATMENT_ENTITY
+        }
         figures.treatments_asked.update(treatments)
 
     def _on_action(self, event: StoredEvent) -> None:
@@ -133,8 +137,12 @@ class _Counting:
 
     def _on_slot(self, event: StoredEvent) -> None:
         replies = self.figures.safety_replies
-        if (event.data.get("name") == markers.RED_FLAG_LEVEL_SLOT and event.data.get("value") == "emergency"
-                and replies and replies[-1].level == "urgent"):
+        if (
+            event.data.get("name") == markers.RED_FLAG_LEVEL_SLOT
+            and event.data.get("value") == "emergency"
+            and replies
+            and replies[-1].level == "urgent"
+        ):
             replies[-1] = SafetyReply(replies[-1].time, "emergency", replies[-1].channel)
         if event.data.get("name") == markers.RECOMMENDED_SLOT and event.data.get("value") is not None:
             self.figures.recommended[self.vocabulary.treatment(event.data.get("value"))] += 1
@@ -147,7 +155,7 @@ class _Counting:
         response = (event.data.get("metadata") or {}).get("utter_action")
         if response == markers.SEE_DOCTOR_FIRST_RESPONSE:
             self.figures.see_doctor_first += 1
-        outcome = markers.CONSULTATION_OUTCOMES.get(response)
+        outcome = markers.CONSULTATION_OUTCOMES.get(response) if response is not None else None
         if outcome:
             self.figures.consultation_outcomes[outcome] += 1
 

@@ -1,11 +1,12 @@
 """The names the report may show: intents declared in the domain (plus Rasa's own) and treatment
 keys from the knowledge base. Anything else a message carried (an invented `/intent` payload, a
 free-text entity value) is counted as "other" and never shown, so it cannot leak personal data."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import FrozenSet
+from typing import FrozenSet, Set
 
 import yaml
 
@@ -35,7 +36,7 @@ class Vocabulary:
 
 def domain_intents(domain_file: Path) -> FrozenSet[str]:
     domain = yaml.safe_load(domain_file.read_text(encoding="utf-8")) or {}
-    names = set()
+    names: Set[object] = set()
     for item in domain.get("intents") or []:
         names.update(item if isinstance(item, dict) else [item])
     return frozenset(str(name) for name in names)

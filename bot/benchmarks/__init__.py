@@ -2,6 +2,7 @@
 (`rasa init`), both on this machine in the same run: training time, retraining after one response
 changed, cold start, REST turn latency, peak memory, and NLU quality of PoreGuide's pipeline against
 Rasa's default pipeline on PoreGuide's data. Writes var/bench/results.json, results.md and PNG charts."""
+
 from bot import settings
 
 OUT_DIR = settings.VAR_DIR / "bench"

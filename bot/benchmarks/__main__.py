@@ -1,4 +1,5 @@
 """`python -m bot.benchmarks [--quick] [--turns N] [--folds N] [--out DIR]` (see the package doc)."""
+
 from __future__ import annotations
 
 import argparse
@@ -27,14 +28,22 @@ def quiet_libraries() -> None:
 
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.benchmarks", description=__doc__)
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: reuse PoreGuide's model, 1-epoch default bot, few turns, no cross-validation")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: reuse PoreGuide's model, 1-epoch default bot, few turns, no cross-validation",
+    )
     parser.add_argument("--turns", type=int, help="REST turns per bot (default 200; quick: 5)")
     parser.add_argument("--folds", type=int, help="cross-validation folds, 0 for none (default 5; quick: 0)")
     parser.add_argument("--out", type=Path, default=OUT_DIR)
-    parser.add_argument("--cross-validation-only", nargs="+", choices=CROSS_VALIDATED, metavar="BOT",
-                        help="only cross-validate poreguide and/or rasa_default (the default pipeline on PoreGuide's "
-                             "data) and add the figures to the results already in --out")
+    parser.add_argument(
+        "--cross-validation-only",
+        nargs="+",
+        choices=CROSS_VALIDATED,
+        metavar="BOT",
+        help="only cross-validate poreguide and/or rasa_default (the default pipeline on PoreGuide's "
+        "data) and add the figures to the results already in --out",
+    )
     args = parser.parse_args(argv)
     turns = args.turns if args.turns is not None else QUICK_TURNS if args.quick else 200
     folds = args.folds if args.folds is not None else 0 if args.quick else 5
@@ -42,15 +51,19 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.error("--turns must be at least 1 and --folds 0 or at least 2")
     if args.cross_validation_only and (args.quick or folds < 2):
         parser.error("--cross-validation-only needs at least 2 folds and no --quick")
-    print(f"Benchmarking PoreGuide against Rasa's default bot ({'quick' if args.quick else 'full'} mode; "
-          f"logs in {args.out / 'logs'})...", flush=True)
+    print(
+        f"Benchmarking PoreGuide against Rasa's default bot ({'quick' if args.quick else 'full'} mode; "
+        f"logs in {args.out / 'logs'})...",
+        flush=True,
+    )
     quiet_libraries()
     from bot.benchmarks.runner import Options, cross_validate_only, run
 
     options = Options(args.quick, turns, folds, args.out)
     try:
-        results = (cross_validate_only(options, args.cross_validation_only) if args.cross_validation_only
-                   else run(options))
+        results = (
+            cross_validate_only(options, args.cross_validation_only) if args.cross_validation_only else run(options)
+        )
     except BenchmarkError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -15,6 +15,7 @@ same for PoreGuide's pipeline and Rasa's default one on PoreGuide's data.
 - Stratified by intent: scikit-learn's StratifiedKFold(shuffle=True, random_state=seed) over the
   distinct texts, sorted so that file order does not matter.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -54,11 +55,16 @@ class FoldSplit:
 
     def describe(self) -> Dict[str, Any]:
         """What results.json records, so a figure says which folds it was measured on."""
-        return {"seed": self.seed, "folds": self.k, "method": "StratifiedKFold by intent over distinct texts",
-                "test_sizes": [fold.test_examples for fold in self.folds],
-                "train_sizes": [fold.train_examples for fold in self.folds],
-                "files": list(self.sources), "shared_items_in_every_training_fold": self.shared_items,
-                "digest": self.digest}
+        return {
+            "seed": self.seed,
+            "folds": self.k,
+            "method": "StratifiedKFold by intent over distinct texts",
+            "test_sizes": [fold.test_examples for fold in self.folds],
+            "train_sizes": [fold.train_examples for fold in self.folds],
+            "files": list(self.sources),
+            "shared_items_in_every_training_fold": self.shared_items,
+            "digest": self.digest,
+        }
 
 
 def nlu_files(data: Path) -> List[Path]:
@@ -137,8 +143,9 @@ def split_nlu_data(data: Path, k: int, seed: int, directory: Path) -> FoldSplit:
     examples.sort(key=lambda message: (message.get("intent"), message.get("text")))
     fold_of = assign_folds(((message.get("text"), message.get("intent")) for message in examples), k, seed)
     shared_items = _shared_items(files)
-    shared = RasaYAMLReader().reads(rasa.shared.utils.io.dump_obj_as_yaml_to_string(
-        {"version": YAML_VERSION, "nlu": shared_items}))
+    shared = RasaYAMLReader().reads(
+        rasa.shared.utils.io.dump_obj_as_yaml_to_string({"version": YAML_VERSION, "nlu": shared_items})
+    )
     folds, tests = [], []
     for index in range(k):
         test = [message for message in examples if fold_of[message.get("text")] == index]
@@ -150,5 +157,10 @@ def split_nlu_data(data: Path, k: int, seed: int, directory: Path) -> FoldSplit:
         folds.append(Fold(index + 1, folder / "train.yml", folder / "test.yml", len(train), len(test)))
         tests.append([message.get("text") for message in test])
     root = data if data.is_dir() else data.parent
-    return FoldSplit(seed, tuple(folds), tuple(str(path.relative_to(root)) for path in files), len(shared_items),
-                     _digest(seed, tests))
+    return FoldSplit(
+        seed,
+        tuple(folds),
+        tuple(str(path.relative_to(root)) for path in files),
+        len(shared_items),
+        _digest(seed, tests),
+    )

@@ -1,4 +1,5 @@
 """What the figures were measured on: they only compare within one run on one machine."""
+
 from __future__ import annotations
 
 import os
@@ -13,7 +14,7 @@ def _memory_gib() -> Optional[float]:
         line = next(line for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal:"))
     except (OSError, StopIteration):
         return None
-    return round(int(line.split()[1]) / 1024 ** 2, 1)
+    return round(int(line.split()[1]) / 1024**2, 1)
 
 
 def describe() -> Dict[str, Any]:

@@ -1,6 +1,7 @@
 """NLU quality: the held-out scores of bot.evaluation (intent macro-F1, entity F1 averaged over the
 entity labels, and per label), a cross-validation on seeded folds (bot.benchmarks.folds), and the
 plots `rasa test nlu` draws."""
+
 from __future__ import annotations
 
 import asyncio
@@ -42,23 +43,45 @@ def cross_validation(project: Project, split: FoldSplit, out: Path, logs: Path) 
     rows: List[Dict[str, Any]] = []
     for fold in split.folds:
         name = f"fold{fold.index}"
-        seconds = timed_rasa(["train", "nlu", "--config", str(project.config), "--nlu", str(fold.train),
-                              "--out", str(models), "--fixed-model-name", name], project.root,
-                             logs / f"cv-{project.name}-{name}.log", rasa_environment(cache))
+        seconds = timed_rasa(
+            [
+                "train",
+                "nlu",
+                "--config",
+                str(project.config),
+                "--nlu",
+                str(fold.train),
+                "--out",
+                str(models),
+                "--fixed-model-name",
+                name,
+            ],
+            project.root,
+            logs / f"cv-{project.name}-{name}.log",
+            rasa_environment(cache),
+        )
         model = models / f"{name}.tar.gz"
         if not model.exists():
             raise BenchmarkError(f"training {project.name} {name} reported success but wrote no {model}")
         examples = _test_examples(fold.test)
         predicted = predict_intents(model, [text for text, _ in examples], project.root)
         model.unlink()  # up to tens of MB a fold; the figure is all that is kept
-        rows += [{"fold": fold.index, "text": text, "intent": intent, "predicted": label, "confidence": confidence}
-                 for (text, intent), (label, confidence) in zip(examples, predicted)]
-        print(f"  {project.name}: fold {fold.index}/{split.k} trained in {seconds:.0f} s, "
-              f"{len(examples)} test examples predicted", flush=True)
+        rows += [
+            {"fold": fold.index, "text": text, "intent": intent, "predicted": label, "confidence": confidence}
+            for (text, intent), (label, confidence) in zip(examples, predicted)
+        ]
+        print(
+            f"  {project.name}: fold {fold.index}/{split.k} trained in {seconds:.0f} s, "
+            f"{len(examples)} test examples predicted",
+            flush=True,
+        )
     figure = round(intent_macro_f1([row["intent"] for row in rows], [row["predicted"] for row in rows]), 4)
-    (out / "cv_predictions.json").write_text(json.dumps(
-        {"intent_macro_f1": figure, "split": split.describe(), "predictions": rows}, indent=1, ensure_ascii=False),
-        encoding="utf-8")
+    (out / "cv_predictions.json").write_text(
+        json.dumps(
+            {"intent_macro_f1": figure, "split": split.describe(), "predictions": rows}, indent=1, ensure_ascii=False
+        ),
+        encoding="utf-8",
+    )
     _rasa_report(rows, out)
     return figure
 
@@ -88,8 +111,10 @@ def predict_intents(model: Path, texts: List[str], root: Path) -> List[Tuple[str
 
     async def parse_all(agent: Agent) -> List[Tuple[str, float]]:
         parsed = [await agent.parse_message(text) for text in texts]
-        return [((p.get("intent") or {}).get("name") or "", float((p.get("intent") or {}).get("confidence") or 0.0))
-                for p in parsed]
+        return [
+            ((p.get("intent") or {}).get("name") or "", float((p.get("intent") or {}).get("confidence") or 0.0))
+            for p in parsed
+        ]
 
     with _working_directory(root):
         agent = Agent.load(str(model))
@@ -116,8 +141,11 @@ def _rasa_report(rows: List[Dict[str, Any]], out: Path) -> None:
 
 def rasa_test_plots(project: Project, model: Path, nlu_file: Path, out: Path, logs: Path) -> Path:
     """`rasa test nlu` of `model` on `nlu_file` (for its confusion matrix and histogram)."""
-    timed_rasa(["test", "nlu", "--model", str(model), "--nlu", str(nlu_file), "--out", str(out)], project.root,
-               logs / f"test-nlu-{project.name}.log")
+    timed_rasa(
+        ["test", "nlu", "--model", str(model), "--nlu", str(nlu_file), "--out", str(out)],
+        project.root,
+        logs / f"test-nlu-{project.name}.log",
+    )
     return out
 
 

@@ -1,5 +1,6 @@
 """Running Rasa commands as timed child processes, and reading what the kernel knows about them
 (peak resident memory) without extra dependencies."""
+
 from __future__ import annotations
 
 import subprocess
@@ -36,12 +37,18 @@ def timed_rasa(arguments: List[str], cwd: Path, log_path: Path, env: Optional[Di
     log_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with open(log_path, "wb") as log:
-        status = subprocess.call([rasa_executable(), *arguments], cwd=cwd, env=env or rasa_environment(),
-                                 stdout=log, stderr=subprocess.STDOUT)
+        status = subprocess.call(
+            [rasa_executable(), *arguments],
+            cwd=cwd,
+            env=env or rasa_environment(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     elapsed = time.perf_counter() - started
     if status != 0:
-        raise BenchmarkError(f"`rasa {' '.join(arguments[:2])}` failed (exit {status}); see {log_path}:\n"
-                             f"{log_tail(log_path)}")
+        raise BenchmarkError(
+            f"`rasa {' '.join(arguments[:2])}` failed (exit {status}); see {log_path}:\n{log_tail(log_path)}"
+        )
     return elapsed
 
 

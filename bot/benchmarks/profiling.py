@@ -1,5 +1,6 @@
 """Where the time goes, from cProfile: loading a model (per component) and parsing a message (per
 NLU component). Used to explain a missed target, not to judge it."""
+
 from __future__ import annotations
 
 import cProfile
@@ -36,8 +37,14 @@ def _top(stats: pstats.Stats, function_names: Tuple[str, ...], scale: float) -> 
 
 
 def _cumulative(stats: pstats.Stats, file_suffix: str, function: str) -> float:
-    return max((row[3] for (filename, _, name), row in stats.stats.items()  # type: ignore[attr-defined]
-                if name == function and filename.replace("\\", "/").endswith(file_suffix)), default=0.0)
+    return max(
+        (
+            row[3]
+            for (filename, _, name), row in stats.stats.items()  # type: ignore[attr-defined]
+            if name == function and filename.replace("\\", "/").endswith(file_suffix)
+        ),
+        default=0.0,
+    )
 
 
 def summarise(stats: pstats.Stats, messages: int) -> Dict[str, Any]:

@@ -1,6 +1,7 @@
 """The two assistants under test as Rasa project layouts: PoreGuide itself, and Rasa's default
 bot scaffolded exactly as `rasa init --no-prompt` does (without its automatic training, which the
 benchmark times itself), and a variant with one response edited for the retraining timing."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -24,14 +25,40 @@ class Project:
 
     def train_arguments(self, out: Path, model_name: str, nlu_only: bool = False) -> List[str]:
         if nlu_only:
-            return ["train", "nlu", "--config", str(self.config), "--nlu", str(self.data),
-                    "--out", str(out), "--fixed-model-name", model_name]
-        return ["train", "--config", str(self.config), "--domain", str(self.domain), "--data", str(self.data),
-                "--out", str(out), "--fixed-model-name", model_name]
+            return [
+                "train",
+                "nlu",
+                "--config",
+                str(self.config),
+                "--nlu",
+                str(self.data),
+                "--out",
+                str(out),
+                "--fixed-model-name",
+                model_name,
+            ]
+        return [
+            "train",
+            "--config",
+            str(self.config),
+            "--domain",
+            str(self.domain),
+            "--data",
+            str(self.data),
+            "--out",
+            str(out),
+            "--fixed-model-name",
+            model_name,
+        ]
 
 
-POREGUIDE = Project("poreguide", settings.PROJECT_ROOT, settings.PROJECT_ROOT / "config.yml",
-                    settings.PROJECT_ROOT / "domain.yml", settings.PROJECT_ROOT / "data")
+POREGUIDE = Project(
+    "poreguide",
+    settings.PROJECT_ROOT,
+    settings.PROJECT_ROOT / "config.yml",
+    settings.PROJECT_ROOT / "domain.yml",
+    settings.PROJECT_ROOT / "data",
+)
 
 
 def scaffold_default_bot(directory: Path) -> Project:

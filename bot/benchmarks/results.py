@@ -1,4 +1,5 @@
 """results.json (stable keys) and results.md (tables, targets met or missed, where the time goes)."""
+
 from __future__ import annotations
 
 import json
@@ -8,48 +9,73 @@ from typing import Any, Dict, List, Optional
 TIMINGS = ("train_s", "retrain_s", "cold_start_s", "p50_ms", "p95_ms", "rss_mb")
 NLU_KEYS = ("intent_macro_f1", "entity_f1", "cv_intent_macro_f1")
 TIMING_LABELS = {
-    "train_s": "training from scratch (s)", "retrain_s": "retraining after one response edited (s)",
-    "cold_start_s": "cold start to first answer (s)", "p50_ms": "turn latency p50 (ms)",
-    "p95_ms": "turn latency p95 (ms)", "rss_mb": "peak memory of the Rasa server (MiB)",
+    "train_s": "training from scratch (s)",
+    "retrain_s": "retraining after one response edited (s)",
+    "cold_start_s": "cold start to first answer (s)",
+    "p50_ms": "turn latency p50 (ms)",
+    "p95_ms": "turn latency p95 (ms)",
+    "rss_mb": "peak memory of the Rasa server (MiB)",
 }
-NLU_LABELS = {"intent_macro_f1": "held-out intent macro-F1", "entity_f1": "held-out entity F1 (mean over labels)",
-              "cv_intent_macro_f1": "5-fold CV intent macro-F1 (training data)"}
+NLU_LABELS = {
+    "intent_macro_f1": "held-out intent macro-F1",
+    "entity_f1": "held-out entity F1 (mean over labels)",
+    "cv_intent_macro_f1": "5-fold CV intent macro-F1 (training data)",
+}
 MAX_TRAIN_S = 240.0
 MIN_INTENT_F1 = 0.95
 
 
 def ratios(poreguide: Dict[str, Any], default: Dict[str, Any]) -> Dict[str, Optional[float]]:
     """PoreGuide / default for every timing both have."""
-    return {key: round(poreguide[key] / default[key], 3) if poreguide.get(key) and default.get(key) else None
-            for key in TIMINGS}
+    return {
+        key: round(poreguide[key] / default[key], 3) if poreguide.get(key) and default.get(key) else None
+        for key in TIMINGS
+    }
 
 
 def targets(results: Dict[str, Any]) -> List[Dict[str, Any]]:
     """The issue's targets for PoreGuide; `met` is None when a figure was not measured."""
-    ratio, pg, pg_nlu, default_nlu = (results["ratios"], results["poreguide"], results["poreguide_nlu"],
-                                      results["rasa_default_nlu"])
+    ratio, pg, pg_nlu, default_nlu = (
+        results["ratios"],
+        results["poreguide"],
+        results["poreguide_nlu"],
+        results["rasa_default_nlu"],
+    )
     f1, default_f1 = pg_nlu.get("intent_macro_f1"), default_nlu.get("intent_macro_f1")
 
     def check(name: str, value: Optional[float], ok: Optional[bool]) -> Dict[str, Any]:
         return {"target": name, "value": value, "met": ok}
 
     return [
-        check("p95 turn latency <= 1.0x the default bot's", ratio.get("p95_ms"),
-              None if ratio.get("p95_ms") is None else ratio["p95_ms"] <= 1.0),
-        check("cold start <= 0.5x the default bot's", ratio.get("cold_start_s"),
-              None if ratio.get("cold_start_s") is None else ratio["cold_start_s"] <= 0.5),
-        check("training from scratch <= 4 min", pg.get("train_s"),
-              None if pg.get("train_s") is None else pg["train_s"] <= MAX_TRAIN_S),
-        check("held-out intent macro-F1 >= 0.95 and above the default pipeline's", f1,
-              None if f1 is None or default_f1 is None else f1 >= MIN_INTENT_F1 and f1 > default_f1),
+        check(
+            "p95 turn latency <= 1.0x the default bot's",
+            ratio.get("p95_ms"),
+            None if ratio.get("p95_ms") is None else ratio["p95_ms"] <= 1.0,
+        ),
+        check(
+            "cold start <= 0.5x the default bot's",
+            ratio.get("cold_start_s"),
+            None if ratio.get("cold_start_s") is None else ratio["cold_start_s"] <= 0.5,
+        ),
+        check(
+            "training from scratch <= 4 min",
+            pg.get("train_s"),
+            None if pg.get("train_s") is None else pg["train_s"] <= MAX_TRAIN_S,
+        ),
+        check(
+            "held-out intent macro-F1 >= 0.95 and above the default pipeline's",
+            f1,
+            None if f1 is None or default_f1 is None else f1 >= MIN_INTENT_F1 and f1 > default_f1,
+        ),
     ]
 
 
 def cross_validation_lines(results: Dict[str, Any]) -> List[str]:
     """Which folds the two CV figures were measured on: comparable only when they are the same."""
     names = {"poreguide_nlu": "PoreGuide pipeline", "rasa_default_nlu": "Rasa default pipeline"}
-    measured = {key: results.get(key, {}) for key in names
-                if results.get(key, {}).get("cv_intent_macro_f1") is not None}
+    measured = {
+        key: results.get(key, {}) for key in names if results.get(key, {}).get("cv_intent_macro_f1") is not None
+    }
     if not measured:
         return []
     splits = {key: nlu.get("cv_split") for key, nlu in measured.items()}
@@ -57,16 +83,23 @@ def cross_validation_lines(results: Dict[str, Any]) -> List[str]:
     line = ""
     if described:
         split = described[0]
-        line = (f"Cross-validation: {split['folds']} folds stratified by intent, seed {split['seed']}, test folds of "
-                f"{', '.join(str(size) for size in split['test_sizes'])} examples; the vocabulary (synonyms, lookup "
-                f"tables) in every training fold. ")
+        line = (
+            f"Cross-validation: {split['folds']} folds stratified by intent, seed {split['seed']}, test folds of "
+            f"{', '.join(str(size) for size in split['test_sizes'])} examples; the vocabulary (synonyms, lookup "
+            f"tables) in every training fold. "
+        )
     digests = {split["digest"] if split else None for split in splits.values()}
     if len(measured) == 2 and len(digests) == 1 and None not in digests:
         line += f"Both pipelines on the same folds (split {digests.pop()})."
     else:
-        line += "Folds: " + "; ".join(
-            f"{names[key]} {'split ' + split['digest'] if split else 'Rasa-drawn, unseeded'}"
-            for key, split in splits.items()) + (" (**not the same folds**)." if len(measured) == 2 else ".")
+        line += (
+            "Folds: "
+            + "; ".join(
+                f"{names[key]} {'split ' + split['digest'] if split else 'Rasa-drawn, unseeded'}"
+                for key, split in splits.items()
+            )
+            + (" (**not the same folds**)." if len(measured) == 2 else ".")
+        )
     return ["", line]
 
 
@@ -81,39 +114,72 @@ def _verdict(met: Optional[bool]) -> str:
 def markdown(results: Dict[str, Any]) -> str:
     machine = results["machine"]
     lines = [
-        f"# PoreGuide benchmark ({results['mode']} mode)", "",
+        f"# PoreGuide benchmark ({results['mode']} mode)",
+        "",
         f"{machine['date']}, {machine['nproc']} cores, {machine['memory_gib']} GiB, Python {machine['python']}, "
         f"Rasa {machine['rasa']}; load average at start {machine['load_average_at_start']}. Both bots on this "
-        f"machine in the same run; {results['poreguide'].get('turns')} REST turns each, one user.", "",
-        *([] if results.get("status", "complete") == "complete" else
-          [f"**Unfinished run** ({results['status']}): figures not measured yet are shown as –.", ""]),
-        "| figure | PoreGuide | Rasa default bot | PoreGuide / default |", "| --- | ---: | ---: | ---: |",
-        *[f"| {TIMING_LABELS[key]} | {_cell(results['poreguide'].get(key))} | "
-          f"{_cell(results['rasa_default'].get(key))} | {_cell(results['ratios'].get(key))} |" for key in TIMINGS],
-        "", "| NLU on PoreGuide's data | PoreGuide pipeline | Rasa default pipeline |", "| --- | ---: | ---: |",
-        *[f"| {NLU_LABELS[key]} | {_cell(results['poreguide_nlu'].get(key))} | "
-          f"{_cell(results['rasa_default_nlu'].get(key))} |" for key in NLU_KEYS],
+        f"machine in the same run; {results['poreguide'].get('turns')} REST turns each, one user.",
+        "",
+        *(
+            []
+            if results.get("status", "complete") == "complete"
+            else [f"**Unfinished run** ({results['status']}): figures not measured yet are shown as –.", ""]
+        ),
+        "| figure | PoreGuide | Rasa default bot | PoreGuide / default |",
+        "| --- | ---: | ---: | ---: |",
+        *[
+            f"| {TIMING_LABELS[key]} | {_cell(results['poreguide'].get(key))} | "
+            f"{_cell(results['rasa_default'].get(key))} | {_cell(results['ratios'].get(key))} |"
+            for key in TIMINGS
+        ],
+        "",
+        "| NLU on PoreGuide's data | PoreGuide pipeline | Rasa default pipeline |",
+        "| --- | ---: | ---: |",
+        *[
+            f"| {NLU_LABELS[key]} | {_cell(results['poreguide_nlu'].get(key))} | "
+            f"{_cell(results['rasa_default_nlu'].get(key))} |"
+            for key in NLU_KEYS
+        ],
         *cross_validation_lines(results),
-        "", "## Targets", "", "| target | value | result |", "| --- | ---: | --- |",
+        "",
+        "## Targets",
+        "",
+        "| target | value | result |",
+        "| --- | ---: | --- |",
         *[f"| {t['target']} | {_cell(t['value'])} | {_verdict(t['met'])} |" for t in results["targets"]],
     ]
     for name, profile in results.get("profile", {}).items():
-        lines += ["", f"## Where the time goes: {name}", "",
-                  f"Model load {profile['model_load_s']} s; NLU parse {profile['nlu_parse_ms']} ms per message.", "",
-                  "| component | load (s) | parse (ms per message) |", "| --- | ---: | ---: |"]
+        lines += [
+            "",
+            f"## Where the time goes: {name}",
+            "",
+            f"Model load {profile['model_load_s']} s; NLU parse {profile['nlu_parse_ms']} ms per message.",
+            "",
+            "| component | load (s) | parse (ms per message) |",
+            "| --- | ---: | ---: |",
+        ]
         components = list(dict.fromkeys([*profile["component_load_s"], *profile["component_parse_ms"]]))
-        lines += [f"| {c} | {_cell(profile['component_load_s'].get(c))} | {_cell(profile['component_parse_ms'].get(c))} |"
-                  for c in components]
+        lines += [
+            f"| {c} | {_cell(profile['component_load_s'].get(c))} | {_cell(profile['component_parse_ms'].get(c))} |"
+            for c in components
+        ]
     pg = results["poreguide"]
     if pg.get("action_call_p50_ms") is not None:
-        lines += ["", "## Turn latency split (PoreGuide)", "",
-                  f"- the knowledge action alone, called as Rasa calls it: p50 {_cell(pg['action_call_p50_ms'])} ms",
-                  f"- NLU parse (profiled, in-process): {_cell(results.get('profile', {}).get('poreguide', {}).get('nlu_parse_ms'))} ms"]
+        nlu_parse_ms = results.get("profile", {}).get("poreguide", {}).get("nlu_parse_ms")
+        lines += [
+            "",
+            "## Turn latency split (PoreGuide)",
+            "",
+            f"- the knowledge action alone, called as Rasa calls it: p50 {_cell(pg['action_call_p50_ms'])} ms",
+            f"- NLU parse (profiled, in-process): {_cell(nlu_parse_ms)} ms",
+        ]
         in_memory = results.get("diagnostics", {}).get("poreguide_in_memory_tracker_store")
         if in_memory:
-            lines.append(f"- the same bot with Rasa's in-memory tracker store: p50 {_cell(in_memory['p50_ms'])} ms, "
-                         f"p95 {_cell(in_memory['p95_ms'])} ms (SQL tracker store: p50 {_cell(pg['p50_ms'])} ms, "
-                         f"p95 {_cell(pg['p95_ms'])} ms)")
+            lines.append(
+                f"- the same bot with Rasa's in-memory tracker store: p50 {_cell(in_memory['p50_ms'])} ms, "
+                f"p95 {_cell(in_memory['p95_ms'])} ms (SQL tracker store: p50 {_cell(pg['p50_ms'])} ms, "
+                f"p95 {_cell(pg['p95_ms'])} ms)"
+            )
     if results.get("notes"):
         lines += ["", "## Notes", "", *[f"- {note}" for note in results["notes"]]]
     if results.get("plots"):

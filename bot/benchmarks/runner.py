@@ -1,5 +1,6 @@
 """The benchmark from start to finish: train (or, in quick mode, reuse PoreGuide's model), serve and
 talk to both bots, score the NLU, write the results and charts."""
+
 from __future__ import annotations
 
 import json
@@ -14,11 +15,11 @@ from sqlalchemy import create_engine
 
 from bot import settings
 from bot.analytics.charts import bar_chart
-from bot.benchmarks import CROSS_VALIDATED, OUT_DIR
-from bot.benchmarks import machine, results as results_file
+from bot.benchmarks import CROSS_VALIDATED, OUT_DIR, machine
+from bot.benchmarks import results as results_file
+from bot.benchmarks.action_timing import action_call_p50_ms, action_endpoint
 from bot.benchmarks.folds import CV_SEED, FoldSplit, split_nlu_data
 from bot.benchmarks.nlu_quality import copy_plots, cross_validation, held_out_figures, rasa_test_plots
-from bot.benchmarks.action_timing import action_call_p50_ms, action_endpoint
 from bot.benchmarks.processes import BenchmarkError, peak_rss_mb, rasa_environment
 from bot.benchmarks.profiling import profiled, summarise
 from bot.benchmarks.projects import POREGUIDE, Project, default_pipeline_on, scaffold_default_bot
@@ -28,12 +29,16 @@ from bot.benchmarks.turns import FIRST_MESSAGE, default_bot_messages, poreguide_
 from bot.evaluation import DEFAULT_MODEL, HELD_OUT_FILE, evaluate, load_examples
 from bot.launcher import action_server, endpoints_file, free_ports
 
-QUICK_NOTE = ("Quick mode (the tests' smoke run): PoreGuide's trained model is reused and nothing is retrained, "
-              "so training times are not measured; few turns; no cross-validation and no default pipeline on "
-              "PoreGuide's data. Run `make bench` for real figures.")
-SERVING_NOTE = ("PoreGuide runs with its shipped endpoints.yml (SQL tracker store, here on a temporary SQLite file; "
-                "action server on a seeded SQLite knowledge base); the default bot with what `rasa init` writes "
-                "(in-memory tracker store, no action server). Both REST only.")
+QUICK_NOTE = (
+    "Quick mode (the tests' smoke run): PoreGuide's trained model is reused and nothing is retrained, "
+    "so training times are not measured; few turns; no cross-validation and no default pipeline on "
+    "PoreGuide's data. Run `make bench` for real figures."
+)
+SERVING_NOTE = (
+    "PoreGuide runs with its shipped endpoints.yml (SQL tracker store, here on a temporary SQLite file; "
+    "action server on a seeded SQLite knowledge base); the default bot with what `rasa init` writes "
+    "(in-memory tracker store, no action server). Both REST only."
+)
 
 
 Validator = Callable[[Project, FoldSplit, Path, Path], Optional[float]]
@@ -84,38 +89,69 @@ def _without_stores(endpoints: Path) -> Path:
     """A copy of `endpoints` without tracker and lock store: Rasa's in-memory defaults."""
     config = yaml.safe_load(endpoints.read_text(encoding="utf-8")) or {}
     path = endpoints.with_name(f"in-memory-{endpoints.name}")
-    path.write_text(yaml.safe_dump({key: value for key, value in config.items()
-                                    if key not in ("tracker_store", "lock_store")}), encoding="utf-8")
+    path.write_text(
+        yaml.safe_dump({key: value for key, value in config.items() if key not in ("tracker_store", "lock_store")}),
+        encoding="utf-8",
+    )
     return path
 
 
-def _serve_both(models: Models, default_bot: Project, work: Path, logs: Path, turns: int, quick: bool,
-                figures: Dict[str, Any]) -> None:
+def _serve_both(
+    models: Models, default_bot: Project, work: Path, logs: Path, turns: int, quick: bool, figures: Dict[str, Any]
+) -> None:
     """Each Rasa server alone on the machine (see SERVING_NOTE)."""
     credentials = work / "credentials.yml"
     credentials.write_text("rest:\n", encoding="utf-8")
     (action_port,) = free_ports(1)
     tracker_store = {"TRACKER_STORE_URL": f"sqlite:///{work / 'trackers.db'}"}
-    with action_server(action_port, logs / "actions.log", extra_env={"DATABASE_URL": _seeded_database(work)}) as actions:
+    with action_server(
+        action_port, logs / "actions.log", extra_env={"DATABASE_URL": _seeded_database(work)}
+    ) as actions:
         endpoints = endpoints_file(action_port, work)
-        served = measure_server("poreguide", models.poreguide, endpoints, credentials, FIRST_MESSAGE,
-                                poreguide_questions(), turns, logs / "rasa-poreguide.log", tracker_store)
-        figures["poreguide"].update(vars(served), action_server_rss_mb=peak_rss_mb(actions.pid),
-                                    action_call_p50_ms=action_call_p50_ms(
-                                        *action_endpoint(endpoints, rasa_environment()), calls=turns))
+        served = measure_server(
+            "poreguide",
+            models.poreguide,
+            endpoints,
+            credentials,
+            FIRST_MESSAGE,
+            poreguide_questions(),
+            turns,
+            logs / "rasa-poreguide.log",
+            tracker_store,
+        )
+        figures["poreguide"].update(
+            vars(served),
+            action_server_rss_mb=peak_rss_mb(actions.pid),
+            action_call_p50_ms=action_call_p50_ms(*action_endpoint(endpoints, rasa_environment()), calls=turns),
+        )
         if not quick:  # the same bot with Rasa's in-memory tracker store: what the SQL store costs a turn
-            in_memory = measure_server("poreguide_in_memory", models.poreguide, _without_stores(endpoints),
-                                       credentials, FIRST_MESSAGE, poreguide_questions(), turns,
-                                       logs / "rasa-poreguide-in-memory.log")
+            in_memory = measure_server(
+                "poreguide_in_memory",
+                models.poreguide,
+                _without_stores(endpoints),
+                credentials,
+                FIRST_MESSAGE,
+                poreguide_questions(),
+                turns,
+                logs / "rasa-poreguide-in-memory.log",
+            )
             figures["diagnostics"]["poreguide_in_memory_tracker_store"] = vars(in_memory)
-    served = measure_server("rasa_default", models.default_bot, default_bot.root / "endpoints.yml", credentials,
-                            FIRST_MESSAGE, default_bot_messages(default_bot.data / "nlu.yml"), turns,
-                            logs / "rasa-default.log")
+    served = measure_server(
+        "rasa_default",
+        models.default_bot,
+        default_bot.root / "endpoints.yml",
+        credentials,
+        FIRST_MESSAGE,
+        default_bot_messages(default_bot.data / "nlu.yml"),
+        turns,
+        logs / "rasa-default.log",
+    )
     figures["rasa_default"].update(vars(served))
 
 
-def _score_nlu(options: Options, models: Models, default_bot: Project, work: Path, logs: Path,
-               figures: Dict[str, Any]) -> None:
+def _score_nlu(
+    options: Options, models: Models, default_bot: Project, work: Path, logs: Path, figures: Dict[str, Any]
+) -> None:
     scores, stats = profiled(evaluate, models.poreguide, HELD_OUT_FILE)
     figures["poreguide_nlu"].update(held_out_figures(scores))
     figures["profile"]["poreguide"] = summarise(stats, len(load_examples(HELD_OUT_FILE)))
@@ -129,8 +165,15 @@ def _score_nlu(options: Options, models: Models, default_bot: Project, work: Pat
     _add_plots(figures, copy_plots(tested, options.out, "poreguide_heldout"))
 
 
-def _cross_validate(options: Options, default_bot: Project, work: Path, logs: Path, figures: Dict[str, Any],
-                    which: Sequence[str] = CROSS_VALIDATED, validate: Validator = cross_validation) -> None:
+def _cross_validate(
+    options: Options,
+    default_bot: Project,
+    work: Path,
+    logs: Path,
+    figures: Dict[str, Any],
+    which: Sequence[str] = CROSS_VALIDATED,
+    validate: Validator = cross_validation,
+) -> None:
     """The longest phase by far (Rasa's default pipeline: 10 to 27 minutes a fold on 2 cores, depending
     on the machine), so the figures measured so far are written before each project. Projects on the
     same data are scored on the very same fold files (seeded: the same in every run too)."""
@@ -148,8 +191,9 @@ def _cross_validate(options: Options, default_bot: Project, work: Path, logs: Pa
         _add_plots(figures, copy_plots(cv_out, options.out, f"{key}_cv"))
 
 
-def cross_validate_only(options: Options, which: Sequence[str],
-                        validate: Validator = cross_validation) -> Dict[str, Any]:
+def cross_validate_only(
+    options: Options, which: Sequence[str], validate: Validator = cross_validation
+) -> Dict[str, Any]:
     """Adds the cross-validation of `which` to the results of an earlier run in `options.out`.
     Rasa's default pipeline alone takes 47 minutes to over two hours on 2 cores, so it can be
     measured on its own; the note in the results says when. The folds are seeded, so a figure
@@ -160,10 +204,13 @@ def cross_validate_only(options: Options, which: Sequence[str],
     figures = json.loads(path.read_text(encoding="utf-8"))
     with tempfile.TemporaryDirectory(prefix="poreguide-bench-cv-") as temporary:
         work = Path(temporary)
-        _cross_validate(options, scaffold_default_bot(work / "default_bot"), work, options.out / "logs", figures,
-                        which, validate)
-    figures["notes"].append(f"Cross-validation of {', '.join(which)} ({options.folds} seeded folds, seed {CV_SEED}) "
-                            f"measured separately, {machine.describe()['date']}.")
+        _cross_validate(
+            options, scaffold_default_bot(work / "default_bot"), work, options.out / "logs", figures, which, validate
+        )
+    figures["notes"].append(
+        f"Cross-validation of {', '.join(which)} ({options.folds} seeded folds, seed {CV_SEED}) "
+        f"measured separately, {machine.describe()['date']}."
+    )
     measured = all(figures[f"{key}_nlu"]["cv_intent_macro_f1"] is not None for key in CROSS_VALIDATED)
     _finish(figures, options.out, "complete" if measured or figures["status"] == "complete" else figures["status"])
     return figures
@@ -191,18 +238,27 @@ def _checkpoint(figures: Dict[str, Any], out: Path, phase: str) -> None:
 def _ratio_chart(ratios: Dict[str, Optional[float]], out: Path) -> str:
     measured = {results_file.TIMING_LABELS[key]: value for key, value in ratios.items() if value is not None}
     path = out / "bench_ratios.png"
-    path.write_bytes(bar_chart(measured, "PoreGuide / Rasa default bot (1.0 = same)", "ratio", horizontal=True,
-                               reference=1.0))
+    path.write_bytes(
+        bar_chart(measured, "PoreGuide / Rasa default bot (1.0 = same)", "ratio", horizontal=True, reference=1.0)
+    )
     return path.name
 
 
 def _empty_figures(options: Options) -> Dict[str, Any]:
     bot_keys = {key: None for key in results_file.TIMINGS}
     nlu_keys = {key: None for key in results_file.NLU_KEYS}
-    return {"mode": "quick" if options.quick else "full", "machine": machine.describe(),
-            "poreguide": dict(bot_keys), "rasa_default": dict(bot_keys),
-            "poreguide_nlu": dict(nlu_keys), "rasa_default_nlu": dict(nlu_keys),
-            "profile": {}, "diagnostics": {}, "plots": [], "notes": [QUICK_NOTE, SERVING_NOTE] if options.quick else [SERVING_NOTE]}
+    return {
+        "mode": "quick" if options.quick else "full",
+        "machine": machine.describe(),
+        "poreguide": dict(bot_keys),
+        "rasa_default": dict(bot_keys),
+        "poreguide_nlu": dict(nlu_keys),
+        "rasa_default_nlu": dict(nlu_keys),
+        "profile": {},
+        "diagnostics": {},
+        "plots": [],
+        "notes": [QUICK_NOTE, SERVING_NOTE] if options.quick else [SERVING_NOTE],
+    }
 
 
 def run(options: Options) -> Dict[str, Any]:

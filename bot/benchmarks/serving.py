@@ -1,5 +1,6 @@
 """A real `rasa run` measured from the outside: cold start (launch to the first answered REST
 message), turn latency of one user over REST (p50, p95), and the server's peak memory."""
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,11 @@ class ServerFigures:
 def post_message(base_url: str, sender: str, text: str) -> List[Dict[str, Any]]:
     """One message to the REST channel; the bot's replies (possibly none)."""
     request = urllib.request.Request(
-        f"{base_url}/webhooks/rest/webhook", data=json.dumps({"sender": sender, "message": text}).encode("utf-8"),
-        headers={"Content-Type": "application/json"}, method="POST")
+        f"{base_url}/webhooks/rest/webhook",
+        data=json.dumps({"sender": sender, "message": text}).encode("utf-8"),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
     with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT) as response:
         return json.loads(response.read().decode("utf-8")) or []
 
@@ -54,17 +58,32 @@ def _first_reply(base_url: str, text: str, deadline: float) -> None:
     raise BenchmarkError(f"no reply from {base_url} within {FIRST_REPLY_TIMEOUT:.0f} s")
 
 
-def measure_server(name: str, model: Path, endpoints: Path, credentials: Path, first_message: str,
-                   messages: Sequence[str], turns: int, log_path: Path,
-                   extra_env: Optional[Dict[str, str]] = None) -> ServerFigures:
+def measure_server(
+    name: str,
+    model: Path,
+    endpoints: Path,
+    credentials: Path,
+    first_message: str,
+    messages: Sequence[str],
+    turns: int,
+    log_path: Path,
+    extra_env: Optional[Dict[str, str]] = None,
+) -> ServerFigures:
     """Launch `rasa run` on `model`, time the first answer to `first_message`, then `turns`
     messages cycling through `messages` one after another; stop it and report."""
     (port,) = free_ports(1)
     base_url = f"http://{LOCALHOST}:{port}"
     started = time.perf_counter()
     try:
-        with rasa_server(port, log_path, endpoints, credentials=credentials, model=model,
-                         timeout=FIRST_REPLY_TIMEOUT, extra_env=extra_env) as process:
+        with rasa_server(
+            port,
+            log_path,
+            endpoints,
+            credentials=credentials,
+            model=model,
+            timeout=FIRST_REPLY_TIMEOUT,
+            extra_env=extra_env,
+        ) as process:
             _first_reply(base_url, first_message, time.monotonic() + FIRST_REPLY_TIMEOUT)
             cold_start = time.perf_counter() - started
             latencies, empty = [], 0
@@ -76,5 +95,11 @@ def measure_server(name: str, model: Path, endpoints: Path, credentials: Path, f
             rss = peak_rss_mb(process.pid)
     except RuntimeError as error:  # the launcher's "did not start"
         raise BenchmarkError(f"{name}: {error}") from error
-    return ServerFigures(round(cold_start, 2), round(statistics.median(latencies), 1),
-                         round(percentile(latencies, 0.95), 1), rss, turns, empty)
+    return ServerFigures(
+        round(cold_start, 2),
+        round(statistics.median(latencies), 1),
+        round(percentile(latencies, 0.95), 1),
+        rss,
+        turns,
+        empty,
+    )

@@ -1,6 +1,7 @@
 """POSTs JSON to a chat service's web API (Telegram Bot API, Slack Web API) with one aiohttp
 session per channel. Failures are logged by method and status only: Telegram puts the bot token
 in the URL and the body holds what people wrote, so neither may reach the logs."""
+
 from __future__ import annotations
 
 import asyncio

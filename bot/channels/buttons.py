@@ -2,6 +2,7 @@
 limits: Telegram texts ≤ 4096 characters and callback_data ≤ 64 bytes; Slack section texts
 ≤ 3000 characters and button labels ≤ 75. Nothing is dropped: long texts are split, and a
 payload too long for Telegram travels as a short token that maps back to it."""
+
 from __future__ import annotations
 
 import hashlib
@@ -94,20 +95,26 @@ def slack_blocks(text: str, buttons: List[Button]) -> List[Dict[str, Any]]:
     """Block Kit: the text in section blocks, then one actions block with a button per Rasa button."""
     blocks: List[Dict[str, Any]] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": piece}}
-        for piece in split_text(text, SLACK_SECTION_TEXT_LIMIT) if piece
+        for piece in split_text(text, SLACK_SECTION_TEXT_LIMIT)
+        if piece
     ]
     if buttons:
-        blocks.append({
-            "type": "actions",
-            "elements": [
-                {
-                    "type": "button",
-                    "action_id": f"poreguide_button_{index}",
-                    "text": {"type": "plain_text", "emoji": True,
-                             "text": shorten(button_title(button), SLACK_BUTTON_TEXT_LIMIT)},
-                    "value": button_payload(button)[:SLACK_BUTTON_VALUE_LIMIT],
-                }
-                for index, button in enumerate(buttons)
-            ],
-        })
+        blocks.append(
+            {
+                "type": "actions",
+                "elements": [
+                    {
+                        "type": "button",
+                        "action_id": f"poreguide_button_{index}",
+                        "text": {
+                            "type": "plain_text",
+                            "emoji": True,
+                            "text": shorten(button_title(button), SLACK_BUTTON_TEXT_LIMIT),
+                        },
+                        "value": button_payload(button)[:SLACK_BUTTON_VALUE_LIMIT],
+                    }
+                    for index, button in enumerate(buttons)
+                ],
+            }
+        )
     return blocks

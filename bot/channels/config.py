@@ -2,6 +2,7 @@
 
 Telegram and Slack are optional: when their variables are missing the channel is switched off
 (one log line, never a crash). `python -m bot.launcher serve` reports the same status."""
+
 from __future__ import annotations
 
 import os

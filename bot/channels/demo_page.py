@@ -4,6 +4,7 @@ Rasa server itself so one `make serve` gives a working website and the one-line 
 
 Only files named in `ASSETS` are served (no path from the URL ever reaches the file system).
 The socket.io client comes from web/node_modules (`npm ci`): nothing is fetched from a CDN."""
+
 from __future__ import annotations
 
 import functools
@@ -38,14 +39,17 @@ MISSING_VALUE = "not available"
 # The page loads only its own files and talks only to its own server: an injected script can't run.
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                               "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'self'",
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'self'",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
 }
 # widget.js, widget.css and the socket.io client are loaded by other sites that embed the widget.
-ASSET_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache",
-                 "Cross-Origin-Resource-Policy": "cross-origin"}
+ASSET_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-cache",
+    "Cross-Origin-Resource-Policy": "cross-origin",
+}
 
 
 def _safe_link(url: str) -> str:
@@ -60,8 +64,9 @@ def page_html() -> str:
     contact["clinic_phone_link"] = "tel:" + "".join(c for c in contact.get("clinic_phone", "") if c in "+0123456789")
     contact["clinic_email_link"] = "mailto:" + contact.get("clinic_email", "")
     contact["clinic_booking_url"] = _safe_link(contact.get("clinic_booking_url", ""))
-    values = defaultdict(lambda: MISSING_VALUE, {key: html.escape(str(value), quote=True)
-                                                 for key, value in contact.items()})
+    values = defaultdict(
+        lambda: MISSING_VALUE, {key: html.escape(str(value), quote=True) for key, value in contact.items()}
+    )
     return Template((WEB_DIR / "chat.html").read_text(encoding="utf-8")).substitute(values)
 
 

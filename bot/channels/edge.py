@@ -13,6 +13,7 @@ channel therefore passes what it received through these functions first:
 - metadata: a JSON object of plain, well-formed JSON, at most 8 KB and 8 levels deep;
 - request bodies: UTF-8 JSON without NaN/Infinity; too deep a nesting is unreadable, not a crash.
 """
+
 from __future__ import annotations
 
 import json
@@ -104,7 +105,8 @@ def clean_channel_name(value: object, default: str) -> str:
 def _depth_and_strings(value: Any) -> Tuple[int, List[str]]:
     """The nesting depth of a decoded JSON value and every string in it (keys included), without
     recursion, so an adversarial nesting cannot overflow the stack."""
-    depth, strings = 0, []
+    depth = 0
+    strings: List[str] = []
     pending: List[Tuple[Any, int]] = [(value, 1)]
     while pending:
         item, level = pending.pop()
@@ -157,7 +159,7 @@ def parse_json(body: bytes) -> Any:
         raise BadInput("the body is not JSON") from None
 
 
-def json_int(value: object, limit: int = 2 ** 53) -> Optional[int]:
+def json_int(value: object, limit: int = 2**53) -> Optional[int]:
     """`value` if it is a JSON integer (not a bool, not a float) within +-`limit`, else None."""
     if isinstance(value, int) and not isinstance(value, bool) and -limit < value < limit:
         return value

@@ -11,6 +11,7 @@ gets `bot.channels.health.HealthInput:`. Channel routes live under /webhooks/<na
 blueprint adds the app-level /health route when it is registered (Rasa's SocketBlueprint attaches
 socket.io the same way). Each request re-checks the stores with their probes, in a thread and
 with a time limit, so a recovered database shows as ok again without waiting for a message."""
+
 from __future__ import annotations
 
 import asyncio
@@ -102,8 +103,7 @@ async def health(request: Request) -> HTTPResponse:
     register_action_server_probes(request.app)
     await _probe_all()
     report = HEALTH.report()
-    return response.json(report, status=200 if report["status"] == "ok" else 503,
-                         headers={"Cache-Control": "no-store"})
+    return response.json(report, status=200 if report["status"] == "ok" else 503, headers={"Cache-Control": "no-store"})
 
 
 class HealthBlueprint(Blueprint):

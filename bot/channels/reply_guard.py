@@ -9,6 +9,7 @@ and a turn that ends without a single reply gets the clinic's "technical problem
 text is normalised (a lone surrogate is "unreadable"), metadata checked, a sender id that could
 not name a conversation never reaches Rasa, and while the turn runs its text is withheld from
 every log line (`bot.security.log_privacy`)."""
+
 from __future__ import annotations
 
 import functools
@@ -21,7 +22,13 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 
 from bot import settings
 from bot.channels.edge import (  # noqa: F401 - UnusableInput and MAX_MESSAGE_CHARS are used from here too
-    MAX_MESSAGE_CHARS, BadInput, UnusableInput, clean_channel_name, clean_metadata, clean_text, valid_sender,
+    MAX_MESSAGE_CHARS,
+    BadInput,
+    UnusableInput,
+    clean_channel_name,
+    clean_metadata,
+    clean_text,
+    valid_sender,
 )
 from bot.knowledge.schema import KnowledgeError, load_knowledge
 from bot.security.log_privacy import withheld
@@ -81,7 +88,7 @@ class _ReplyCounter:
             self.sent += 1
             await original(recipient_id, message)
 
-        channel.send_response = counting_send_response  # type: ignore[assignment]
+        channel.send_response = counting_send_response
 
 
 def checked(message: UserMessage) -> Optional[str]:
@@ -102,8 +109,10 @@ def guarded(on_new_message: MessageHandler) -> MessageHandler:
     async def handle(message: UserMessage) -> None:
         if valid_sender(message.sender_id) is None:
             # Each channel refuses such a request itself (HTTP 400); nothing can be answered here.
-            logger.warning("A message on %s without a usable conversation id was dropped",
-                           clean_channel_name(message.input_channel, "unknown"))
+            logger.warning(
+                "A message on %s without a usable conversation id was dropped",
+                clean_channel_name(message.input_channel, "unknown"),
+            )
             return
         channel = message.output_channel
         problem = checked(message)
@@ -116,11 +125,11 @@ def guarded(on_new_message: MessageHandler) -> MessageHandler:
             try:
                 await on_new_message(message)
             except Exception as error:  # noqa: BLE001 - the person must get an answer whatever failed
-                logger.error("Processing a message failed (%s); sent the technical-problem reply",
-                             type(error).__name__)
+                logger.error("Processing a message failed (%s); sent the technical-problem reply", type(error).__name__)
         if counter.sent == 0:
-            logger.error("The assistant produced no reply (action server or database down?); "
-                         "sent the technical-problem reply")
+            logger.error(
+                "The assistant produced no reply (action server or database down?); sent the technical-problem reply"
+            )
             await channel.send_response(message.sender_id, {"text": problem_reply("technical_problem")})
 
     return handle

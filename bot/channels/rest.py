@@ -9,6 +9,7 @@ once, defensively (`bot.channels.edge`), before anything reaches Rasa:
 - a missing, blank, non-string or malformed `sender` gets HTTP 400 {"error": "invalid_sender", ...};
 - `metadata` that is not a small, plain JSON object gets HTTP 400 {"error": "invalid_metadata", ...};
 - a `message` that is not usable text gets its clear reply from `guarded`, as every channel does."""
+
 from __future__ import annotations
 
 import asyncio
@@ -40,7 +41,9 @@ def request_body(request: Request) -> Optional[Dict[str, Any]]:
     return request.ctx.poreguide_body
 
 
-def quiet_cancellation(on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Callable[[UserMessage], Awaitable[None]]:
+def quiet_cancellation(
+    on_new_message: Callable[[UserMessage], Awaitable[Any]],
+) -> Callable[[UserMessage], Awaitable[None]]:
     """Rasa's channel logs the person's text when a request is cancelled (the client went
     away); end such a turn here with a log line that holds no personal data."""
 
@@ -75,8 +78,11 @@ class GuardedRestInput(RestInput):
             if body is None:
                 # Nothing in it names a conversation: answered without touching any.
                 collector = CollectingOutputChannel()
-                await handle(UserMessage(UnusableInput("unreadable_message"), collector, UNREADABLE_SENDER,
-                                         input_channel=self.name()))
+                await handle(
+                    UserMessage(
+                        UnusableInput("unreadable_message"), collector, UNREADABLE_SENDER, input_channel=self.name()
+                    )
+                )
                 return response.json(collector.messages)
             try:
                 sender_id = clean_sender(body.get("sender"))
@@ -91,8 +97,10 @@ class GuardedRestInput(RestInput):
             text = self._message_text(body)
             input_channel = clean_channel_name(body.get("input_channel"), self.name())
             if _wants_stream(request):
-                return response.stream(self.stream_response(handle, text, sender_id, input_channel, metadata),
-                                       content_type="text/event-stream")
+                return response.stream(
+                    self.stream_response(handle, text, sender_id, input_channel, metadata),
+                    content_type="text/event-stream",
+                )
             collector = CollectingOutputChannel()
             await handle(UserMessage(text, collector, sender_id, input_channel=input_channel, metadata=metadata))
             return response.json(collector.messages)
@@ -108,4 +116,3 @@ class GuardedRestInput(RestInput):
 def _wants_stream(request: Request) -> bool:
     """Rasa's `?stream=true` switch (its own `bool_arg` reading of the query string)."""
     return str(request.args.get("stream", "false")).lower() == "true"
-

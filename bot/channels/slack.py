@@ -9,6 +9,7 @@ and repeated event ids are dropped, and so are bot messages, so nothing is answe
 bot never talks to itself. Before that answer the request is checked (`bot.channels.edge`): a body
 that is not a JSON object, or an event or button press whose user, channel or delivery id is not
 an id Slack would send, gets 400 and never reaches Rasa."""
+
 from __future__ import annotations
 
 import hashlib
@@ -80,8 +81,9 @@ class SignatureError(Exception):
         self.reason = reason
 
 
-def check_signature(secret: str, timestamp: Optional[str], signature: Optional[str], body: bytes,
-                    now: Optional[float] = None) -> None:
+def check_signature(
+    secret: str, timestamp: Optional[str], signature: Optional[str], body: bytes, now: Optional[float] = None
+) -> None:
     """Raises SignatureError unless `signature` is Slack's v0 HMAC-SHA256 of `v0:{timestamp}:{body}`
     with `secret` and `timestamp` is within 5 minutes of `now` (a replayed old request fails)."""
     if not timestamp or not signature:
@@ -150,8 +152,11 @@ class SlackInput(InputChannel):
         self.settings = settings
         self.seen = seen_ids("slack")
         self.tasks = BackgroundTasks("Slack")
-        self.api = (JsonApi("Slack", settings.api_base_url, {"Authorization": f"Bearer {settings.bot_token}"})
-                    if settings else None)
+        self.api = (
+            JsonApi("Slack", settings.api_base_url, {"Authorization": f"Bearer {settings.bot_token}"})
+            if settings
+            else None
+        )
 
     @classmethod
     def name(cls) -> str:
@@ -169,8 +174,12 @@ class SlackInput(InputChannel):
         async def receive(request: Request) -> HTTPResponse:
             assert self.settings is not None
             try:
-                check_signature(self.settings.signing_secret, request.headers.get(TIMESTAMP_HEADER),
-                                request.headers.get(SIGNATURE_HEADER), request.body or b"")
+                check_signature(
+                    self.settings.signing_secret,
+                    request.headers.get(TIMESTAMP_HEADER),
+                    request.headers.get(SIGNATURE_HEADER),
+                    request.body or b"",
+                )
             except SignatureError as error:
                 logger.warning("Slack: refused a request (%s)", error.reason)
                 return response.json({"ok": False, "error": error.reason}, status=error.status)
@@ -229,8 +238,9 @@ class SlackInput(InputChannel):
         elif not (event.get("type") == "message" and event.get("channel_type") == "im"):
             return None
         user, channel = slack_id(event["user"], "user"), slack_id(event["channel"], "channel")
-        return self._user_message(text if isinstance(text, str) else None, user, channel,
-                                  thread_of(event.get("thread_ts")))
+        return self._user_message(
+            text if isinstance(text, str) else None, user, channel, thread_of(event.get("thread_ts"))
+        )
 
     def button_press(self, body: Payload) -> Optional[UserMessage]:
         """The pressed button's value, as if the person had typed it, in the same conversation."""

@@ -18,6 +18,7 @@ credentials.yml:
       bot_message_evt: bot_uttered
       session_persistence: true
 """
+
 from __future__ import annotations
 
 import logging

@@ -7,6 +7,7 @@ update with the secret token given at registration; anything else is refused wit
 are checked before the answer (`bot.channels.edge`): one that is not a JSON object, or whose
 update_id or chat id is not an integer, gets 400 and never reaches Rasa. Good updates are
 answered 200 at once and handled afterwards; a retried update_id is handled only once."""
+
 from __future__ import annotations
 
 import asyncio
@@ -22,7 +23,12 @@ from sanic.response import HTTPResponse
 
 from bot.channels.api_client import ApiError, JsonApi
 from bot.channels.buttons import (
-    TELEGRAM_TEXT_LIMIT, Button, CallbackPayloads, split_text, telegram_button_title, telegram_keyboard,
+    TELEGRAM_TEXT_LIMIT,
+    Button,
+    CallbackPayloads,
+    split_text,
+    telegram_button_title,
+    telegram_keyboard,
 )
 from bot.channels.config import TelegramSettings
 from bot.channels.edge import BadInput, json_int, parse_json
@@ -173,16 +179,22 @@ class TelegramInput(InputChannel):
         be reached or fails: the server keeps running meanwhile and picks Telegram up once it
         answers. A refusal (bad token, non-https URL) is logged as an error and not retried."""
         assert self.settings is not None and self.api is not None
-        body = {"url": self.settings.webhook_url, "secret_token": self.settings.secret_token,
-                "allowed_updates": ALLOWED_UPDATES}
+        body = {
+            "url": self.settings.webhook_url,
+            "secret_token": self.settings.secret_token,
+            "allowed_updates": ALLOWED_UPDATES,
+        }
         delay = RETRY_FIRST_SECONDS
         while True:
             try:
                 await self.api.call("setWebhook", body)
             except ApiError as error:
                 if error.status in REFUSALS:
-                    logger.error("Telegram refused the webhook (%s): check TELEGRAM_TOKEN, and that "
-                                 "TELEGRAM_WEBHOOK_URL is a public https URL; not retrying", error)
+                    logger.error(
+                        "Telegram refused the webhook (%s): check TELEGRAM_TOKEN, and that "
+                        "TELEGRAM_WEBHOOK_URL is a public https URL; not retrying",
+                        error,
+                    )
                     return
                 logger.warning("Telegram webhook not registered yet (%s); retrying in %.0f s", error, delay)
             else:
@@ -209,10 +221,17 @@ class TelegramInput(InputChannel):
             chat = _object(shown.get("chat")).get("id")
             chat_id = chat_id_of(chat if chat is not None else _object(query.get("from")).get("id"))
             query_id = query.get("id")
-            query_id = query_id if isinstance(query_id, str) and 0 < len(query_id) <= MAX_CALLBACK_QUERY_ID_CHARS else None
+            query_id = (
+                query_id if isinstance(query_id, str) and 0 < len(query_id) <= MAX_CALLBACK_QUERY_ID_CHARS else None
+            )
             data = query.get("data")
-            return Incoming(chat_id, data if isinstance(data, str) else None, pressed=True,
-                            callback_query_id=query_id, reply_markup=shown.get("reply_markup"))
+            return Incoming(
+                chat_id,
+                data if isinstance(data, str) else None,
+                pressed=True,
+                callback_query_id=query_id,
+                reply_markup=shown.get("reply_markup"),
+            )
         if "message" not in update:
             return None
         message = update["message"]

@@ -1,12 +1,13 @@
 """What every webhook channel (Telegram, Slack) needs besides its own API: remembering which
 deliveries it has already seen (both services retry), running work after the HTTP answer has
 gone out (both want a quick 200), and switching itself off cleanly when unconfigured."""
+
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections import OrderedDict
-from typing import Any, Awaitable, Callable, Hashable, List, Set, Union
+from typing import Any, Awaitable, Callable, Coroutine, Hashable, List, Set, Union
 
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -53,8 +54,9 @@ class SharedSeenIds:
         import redis
 
         self.key_prefix, self.ttl = key_prefix, ttl
-        self._redis = redis.Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-                                           socket_timeout=REDIS_TIMEOUT_SECONDS)
+        self._redis = redis.Redis.from_url(
+            url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS, socket_timeout=REDIS_TIMEOUT_SECONDS
+        )
         self._local = SeenIds()
         self._redis_down = False
 
@@ -67,8 +69,12 @@ class SharedSeenIds:
             first = bool(self._redis.set(key, 1, nx=True, ex=self.ttl))
         except RedisError as error:
             if not self._redis_down:
-                logger.error("%s: Redis unreachable (%s); repeated deliveries are recognised by this process "
-                             "only until it is back", self.key_prefix, describe_error(error))
+                logger.error(
+                    "%s: Redis unreachable (%s); repeated deliveries are recognised by this process "
+                    "only until it is back",
+                    self.key_prefix,
+                    describe_error(error),
+                )
             self._redis_down = True
             return self._local.first_time(delivery_id)
         if self._redis_down:
@@ -103,14 +109,15 @@ class BackgroundTasks:
             logger.error("%s: background work failed (%s)", self.channel, type(task.exception()).__name__)
 
 
-
 def switched_off(channel: str, missing: List[str]) -> Blueprint:
     """The blueprint of an unconfigured channel: no routes, and one log line saying how to turn it on."""
     logger.warning("%s channel off: set %s to turn it on.", channel, ", ".join(missing))
     return Blueprint(f"{channel.lower()}_webhook_off")
 
 
-def webhook_blueprint(name: str, api: JsonApi, receive: Callable[[Request], Awaitable[HTTPResponse]]) -> Blueprint:
+def webhook_blueprint(
+    name: str, api: JsonApi, receive: Callable[[Request], Coroutine[Any, Any, HTTPResponse]]
+) -> Blueprint:
     """A switched-on channel's routes: GET / (health) and POST /webhook (`receive`); the API
     client's connections are closed when the server stops."""
     webhook = Blueprint(f"{name}_webhook")

@@ -1,4 +1,5 @@
 """`python -m bot.nlp build`: (re)build the spaCy pipeline and data/vocabulary.yml when the vocabulary changed."""
+
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,5 @@
 """Turns the knowledge base vocabulary into entity patterns, the single list both generators use."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,7 +36,11 @@ def _all_terms(knowledge: KnowledgeBase) -> Iterator[EntityTerm]:
     for treatment in knowledge.treatments.values():
         for phrase in treatment.terms:
             yield EntityTerm(TREATMENT, treatment.key, phrase)
-    for label, groups in ((SKIN_TYPE, knowledge.skin_types), (CONCERN, knowledge.concerns), (CONCEPT, knowledge.concepts)):
+    for label, groups in (
+        (SKIN_TYPE, knowledge.skin_types),
+        (CONCERN, knowledge.concerns),
+        (CONCEPT, knowledge.concepts),
+    ):
         for value, phrases in groups.items():
             for phrase in phrases:
                 yield EntityTerm(label, value, phrase)

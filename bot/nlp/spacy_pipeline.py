@@ -3,19 +3,23 @@
 No pretrained model is needed (none can be downloaded here); intent features come from
 Rasa's CountVectorsFeaturizer, and entities from this ruler.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import shutil
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import TYPE_CHECKING, Any, Dict, List, cast
 
 import spacy
 from spacy.language import Language
 
 from bot.knowledge.schema import KnowledgeBase
 from bot.nlp.patterns import entity_terms
+
+if TYPE_CHECKING:
+    from spacy.pipeline import EntityRuler
 
 FINGERPRINT_FILE = "poreguide_fingerprint.json"
 
@@ -29,7 +33,10 @@ def build_pipeline(knowledge: KnowledgeBase) -> Language:
     nlp = spacy.blank("en")
     nlp.meta["name"] = "poreguide_en"
     nlp.meta["description"] = "PoreGuide: blank English + EntityRuler built from the knowledge base"
-    ruler = nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER", "overwrite_ents": True})
+    # add_pipe is typed as returning any Pipe; "entity_ruler" makes an EntityRuler.
+    ruler = cast(
+        "EntityRuler", nlp.add_pipe("entity_ruler", config={"phrase_matcher_attr": "LOWER", "overwrite_ents": True})
+    )
     ruler.add_patterns(ruler_patterns(knowledge))
     return nlp
 

@@ -4,6 +4,7 @@ RegexFeaturizer use the knowledge base vocabulary without anyone copying it by h
 Every entity label gets a lookup table (treatment, skin type, concern, aspect, ...): the
 RegexFeaturizer uses them, and the TextNormalizer learns from them, with the synonyms, the phrases
 it corrects near-misses to."""
+
 from __future__ import annotations
 
 from collections import defaultdict

@@ -1,5 +1,6 @@
 """Which tracker and lock store to use, read from the environment when a store is created: the
 single place that names TRACKER_STORE_URL, LOCK_STORE_URL and their settings."""
+
 from __future__ import annotations
 
 import os
@@ -26,7 +27,7 @@ def _get(name: str) -> str:
 def normalise_sql_url(url: str) -> str:
     """SQLAlchemy 1.4 rejects the `postgres://` scheme that many hosting providers hand out."""
     if url.startswith("postgres://"):
-        return "postgresql+psycopg2://" + url[len("postgres://"):]
+        return "postgresql+psycopg2://" + url[len("postgres://") :]
     return url
 
 
@@ -47,5 +48,4 @@ def lock_key_prefix() -> str:
 
 def pool_limits() -> Tuple[int, int]:
     """(pool_size, max_overflow) of each Rasa process's PostgreSQL connection pool."""
-    return (int(_get(POOL_SIZE_ENV) or DEFAULT_POOL_SIZE),
-            int(_get(MAX_OVERFLOW_ENV) or DEFAULT_MAX_OVERFLOW))
+    return (int(_get(POOL_SIZE_ENV) or DEFAULT_POOL_SIZE), int(_get(MAX_OVERFLOW_ENV) or DEFAULT_MAX_OVERFLOW))

@@ -4,6 +4,7 @@ Rasa wraps every tracker store in a FailSafeTrackerStore that falls back to memo
 database fails: people still get answers, but conversations stop being saved and lose their
 context. That must not go unnoticed, so the stores record each failure here (logged at ERROR)
 and each success clears it; /health also re-checks each store with a probe."""
+
 from __future__ import annotations
 
 import logging
@@ -87,15 +88,21 @@ class HealthRegistry:
         problems = self.problems()
         with self._lock:
             unknown = set(self._unknown)
-        checks = {component: ("failing" if component in problems else "unknown" if component in unknown else "ok")
-                  for component in self.components()}
+        checks = {
+            component: ("failing" if component in problems else "unknown" if component in unknown else "ok")
+            for component in self.components()
+        }
         checks.update({component: "failing" for component in problems})
         if not problems:
             return {"status": "ok", "checks": checks}
-        return {"status": "degraded", "checks": checks,
-                # Only the kind of error: /health is public, the details (hosts, ports) are in the log.
-                "problems": [f"{component} unavailable ({reason.split(':', 1)[0]})"
-                             for component, reason in sorted(problems.items())]}
+        return {
+            "status": "degraded",
+            "checks": checks,
+            # Only the kind of error: /health is public, the details (hosts, ports) are in the log.
+            "problems": [
+                f"{component} unavailable ({reason.split(':', 1)[0]})" for component, reason in sorted(problems.items())
+            ],
+        }
 
 
 HEALTH = HealthRegistry()

@@ -15,6 +15,7 @@ Rasa code it re-implements.
 
 endpoints.yml: `lock_store: {type: bot.persistence.lock_store.PoreGuideLockStore}`; Rasa
 builds it with `endpoint_config=` (its `url:` is used when LOCK_STORE_URL is unset)."""
+
 from __future__ import annotations
 
 import json
@@ -79,8 +80,9 @@ class RedisLocks:
     def __init__(self, url: str, prefix: str, lifetime: float) -> None:
         import redis
 
-        self._redis = redis.Redis.from_url(url, socket_timeout=REDIS_SOCKET_TIMEOUT_SECONDS,
-                                           socket_connect_timeout=REDIS_SOCKET_TIMEOUT_SECONDS)
+        self._redis = redis.Redis.from_url(
+            url, socket_timeout=REDIS_SOCKET_TIMEOUT_SECONDS, socket_connect_timeout=REDIS_SOCKET_TIMEOUT_SECONDS
+        )
         self._prefix = f"{prefix}:lock:"
         self._ttl = int(lifetime + KEY_TTL_MARGIN_SECONDS)
 
@@ -147,7 +149,7 @@ class PoreGuideLockStore(LockStore):
     def delete_lock(self, conversation_id: Text) -> None:
         self._change(conversation_id, lambda _: (None, None))
 
-    def _change(self, conversation_id: str, change: LockChange) -> T:
+    def _change(self, conversation_id: str, change: LockChange[T]) -> T:
         def on_text(raw: Optional[str]) -> Tuple[Optional[str], T]:
             lock, result = change(_parse(raw))
             return (lock.dumps() if lock is not None and lock.is_someone_waiting() else None), result
@@ -183,6 +185,7 @@ class PoreGuideLockStore(LockStore):
 
     def cleanup(self, conversation_id: Text, ticket_number: int) -> None:
         """Remove the ticket; the lock goes with its last ticket (one step, unlike Rasa's two)."""
+
         def finish(lock: Optional[TicketLock]) -> Tuple[Optional[TicketLock], None]:
             if lock is not None:
                 lock.remove_ticket_for(ticket_number)
@@ -195,6 +198,7 @@ class PoreGuideLockStore(LockStore):
 
     def renew(self, conversation_id: Text, ticket_number: int, lease: float) -> None:
         """Push the ticket's expiry to `lease` seconds from now."""
+
         def extend(lock: Optional[TicketLock]) -> Tuple[Optional[TicketLock], None]:
             for ticket in lock.tickets if lock is not None else ():
                 if ticket.number == ticket_number:
@@ -222,8 +226,12 @@ class PoreGuideLockStore(LockStore):
             return
         ticket = self.issue_ticket(conversation_id, LEASE_SECONDS)
         done = threading.Event()
-        threading.Thread(target=self._keep_leased, args=(conversation_id, ticket, time.time() + lock_lifetime, done),
-                         name="lock lease", daemon=True).start()
+        threading.Thread(
+            target=self._keep_leased,
+            args=(conversation_id, ticket, time.time() + lock_lifetime, done),
+            name="lock lease",
+            daemon=True,
+        ).start()
         try:
             yield await self._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
         finally:

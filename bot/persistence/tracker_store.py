@@ -17,6 +17,7 @@ also installs the log privacy filter (`bot.security.log_privacy`).
 
 endpoints.yml: `tracker_store: {type: bot.persistence.tracker_store.PoreGuideTrackerStore}`.
 Rasa builds it with `host=<the url: key, if any>, domain=..., event_broker=...`."""
+
 from __future__ import annotations
 
 import contextlib
@@ -65,8 +66,15 @@ def create_tracker_engine(url: str) -> Engine:
     if schema:
         connect_args["options"] = f"-csearch_path={schema}"
     pool_size, max_overflow = pool_limits()
-    return sa.create_engine(url, future=True, pool_pre_ping=True, pool_size=pool_size,
-                            max_overflow=max_overflow, pool_timeout=10, connect_args=connect_args)
+    return sa.create_engine(
+        url,
+        future=True,
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=10,
+        connect_args=connect_args,
+    )
 
 
 class PoreGuideTrackerStore(SQLTrackerStore):
@@ -125,9 +133,14 @@ class PoreGuideTrackerStore(SQLTrackerStore):
             yield
         except ValueError as error:
             # The driver refused a value (lone surrogate, NUL) before it reached the database.
-            logger.warning("tracker store %s: refused a value it cannot store (%s); this turn is kept in memory",
-                           operation, type(error).__name__)
-            raise TrackerStoreUnavailable(f"tracker store {operation} refused a value ({type(error).__name__})") from None
+            logger.warning(
+                "tracker store %s: refused a value it cannot store (%s); this turn is kept in memory",
+                operation,
+                type(error).__name__,
+            )
+            raise TrackerStoreUnavailable(
+                f"tracker store {operation} refused a value ({type(error).__name__})"
+            ) from None
         except Exception as error:  # noqa: BLE001 - every failure of the store is reported
             reason = describe_error(error)
             self.health.failed(COMPONENT, f"{operation}: {reason}", CONSEQUENCE)
@@ -140,9 +153,7 @@ class PoreGuideTrackerStore(SQLTrackerStore):
         with self._reported("keys"):
             return await super().keys()
 
-    async def _retrieve(
-        self, sender_id: Text, fetch_events_from_all_sessions: bool
-    ) -> Optional[DialogueStateTracker]:
+    async def _retrieve(self, sender_id: Text, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
         with self._reported("retrieve"):
             return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
 

@@ -9,6 +9,7 @@ the Rasa server's work in a turn (py-spy profile, 2026-11-26, issue 18).
 Here the schema is checked and the validator built on first use; every reply is then validated
 exactly as `jsonschema.validate` does (the best-matching error of `iter_errors`), and an invalid
 reply raises the same `ValidationError` with the same hint Rasa appends."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -19,8 +20,10 @@ from jsonschema.protocols import Validator
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
 
-RASA_HINT = (". Failed to validate Action server response from API, make sure your response from the Action "
-             f"endpoint is valid. For more information about the format visit {DOCS_BASE_URL}/custom-actions")
+RASA_HINT = (
+    ". Failed to validate Action server response from API, make sure your response from the Action "
+    f"endpoint is valid. For more information about the format visit {DOCS_BASE_URL}/custom-actions"
+)
 
 
 @lru_cache(maxsize=1)
@@ -43,4 +46,4 @@ def validate_action_result(_action: RemoteAction, result: Dict[str, Any]) -> boo
 
 def install() -> None:
     """Replace Rasa's method in this process (the Rasa server's, see bot.security.rasa_run)."""
-    RemoteAction._validate_action_result = validate_action_result  # type: ignore[assignment]
+    RemoteAction._validate_action_result = validate_action_result

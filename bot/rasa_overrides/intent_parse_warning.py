@@ -8,6 +8,7 @@ message starting with "/") and its helpers `_intent_name_from_regex_match` and
 warning would write personal data to the log. `bot.security.log_privacy` routes warnings into
 logging and applies `without_message_text` to every line: from the warning's fixed opening on,
 the line is replaced by a text-free note. Nothing else in Rasa's parsing changes."""
+
 from __future__ import annotations
 
 import re

@@ -7,6 +7,7 @@ sending what they typed (the greeting's button did this to the first question in
 
 Here the buttons are printed as numbered choices under the message and the prompt is always the
 free-text one: typing a choice's number sends its payload, anything else is sent as typed."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence
@@ -52,4 +53,4 @@ async def get_user_input(previous_response: Optional[Dict[str, Any]]) -> Optiona
 
 
 def install() -> None:
-    console._get_user_input = get_user_input  # type: ignore[assignment]
+    console._get_user_input = get_user_input

@@ -13,6 +13,7 @@ Here the schema check keeps its meaning, reported as `MissingSchema` (an ordinar
 /health shows the database failing, the turn falls back to memory as for any database outage),
 and a ValueError from the work inside the session propagates as what it is, for the tracker store
 to report without ending anything."""
+
 from __future__ import annotations
 
 import contextlib

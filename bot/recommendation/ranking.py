@@ -1,5 +1,6 @@
 """Applies the knowledge base's ranking rules to one person's answers. Pure logic: every medical
 judgement lives in the rules (data), none in branches here."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,7 +34,9 @@ class RankingResult:
     applied_rules: Tuple[str, ...]
 
 
-def rank(answers: Mapping[str, Optional[str]], rules: Sequence[RankingRule], treatments: Sequence[str]) -> RankingResult:
+def rank(
+    answers: Mapping[str, Optional[str]], rules: Sequence[RankingRule], treatments: Sequence[str]
+) -> RankingResult:
     """Rank `treatments` (in knowledge-file order, which breaks ties) for `answers`."""
     matching = [rule for rule in rules if rule.matches(answers)]
     stops = tuple(rule.reason for rule in matching if rule.effect == SEE_DOCTOR_FIRST)

@@ -7,6 +7,7 @@ a report: "can microneedling cause an infection?" asks about a possibility, "I s
 whose face blistered" is hearsay, "I had a reaction years ago but I'm fine now" is over, and
 "hay fever" is an idiom. Everything is judged sentence by sentence, so a long message is read as
 the patient wrote it."""
+
 from __future__ import annotations
 
 import re
@@ -21,19 +22,28 @@ from bot.knowledge.schema import Combination, RedFlags, ScreeningRules
 EMERGENCY = "emergency"
 URGENT = "urgent"
 # Within a sentence: clauses after a semicolon, a dash, a line break, or a comma before a new subject.
-_CLAUSE_END = re.compile(r"(?<=;)\s+|\s+-+\s+|\s*\n\s*|(?<=\w)\s*,\s*(?=(?:and\s+)?(?:now|but|since|then|its|it's|is|my|her|his|im|i'm|i)\b)")
+_CLAUSE_END = re.compile(
+    r"(?<=;)\s+|\s+-+\s+|\s*\n\s*|(?<=\w)\s*,\s*(?=(?:and\s+)?(?:now|but|since|then|its|it's|is|my|her|his|im|i'm|i)\b)"
+)
 # "can I", "would my", "will it": a question about what could happen, not what is happening.
-_MODAL_SUBJECT = re.compile(r"\b(?:can|could|will|would|might|may|should|gonna|going to)\s+(?:i|my|me|she|he|her|his|they|it|you|the|a|this|that|there)\b",
-                            re.IGNORECASE)
+_MODAL_SUBJECT = re.compile(
+    r"\b(?:can|could|will|would|might|may|should|gonna|going to)\s+"
+    r"(?:i|my|me|she|he|her|his|they|it|you|the|a|this|that|there)\b",
+    re.IGNORECASE,
+)
 
 
 # "not spreading, not painful": a sign denied is no sign; "not settling", "not healing" and "not
 # able to" are kept, as they say something is wrong.
-_DENIED_SIGN = re.compile(r"\b(?:not|no|nothing|none|without|never|isn['’]?t|aren['’]?t)\s+(?!able|stop|better|go|settl|heal|improv|calm|fad|eas|clear|sure)\w+",
-                         re.IGNORECASE)
+_DENIED_SIGN = re.compile(
+    r"\b(?:not|no|nothing|none|without|never|isn['’]?t|aren['’]?t)\s+(?!able|stop|better|go|settl|heal|improv|calm|fad|eas|clear|sure)\w+",
+    re.IGNORECASE,
+)
 _CONDITION = re.compile(r"\b(?:if|in case|unless|what if)\b", re.IGNORECASE)
 # "Is it normal that...", "is this ok?": asks about what someone has, not what could happen.
-_ABOUT_SOMEONE = re.compile(r"(?:is|are)\s+(?:it|this|that|these|they)\s+(?:normal|ok|okay|expected|usual|bad)\b", re.IGNORECASE)
+_ABOUT_SOMEONE = re.compile(
+    r"(?:is|are)\s+(?:it|this|that|these|they)\s+(?:normal|ok|okay|expected|usual|bad)\b", re.IGNORECASE
+)
 
 
 def phrase_pattern(phrases: Iterable[str]) -> Optional[Pattern[str]]:
@@ -61,8 +71,9 @@ class _Matcher:
     def search(self, text: str) -> bool:
         if self._phrases is not None and self._phrases.search(text):
             return True
-        return any(all(pattern is not None and pattern.search(text) for pattern in groups)
-                   for groups in self._combinations)
+        return any(
+            all(pattern is not None and pattern.search(text) for pattern in groups) for groups in self._combinations
+        )
 
 
 @dataclass(frozen=True)
@@ -105,8 +116,12 @@ def full_sentences(text: str) -> List[str]:
 
 def sentences(text: str) -> List[str]:
     """Sentences, and clauses within them: a symptom and the words that frame it are judged together."""
-    return [part.strip() for sentence in full_sentences(text) for part in _CLAUSE_END.split(sentence)
-            if part and part.strip()]
+    return [
+        part.strip()
+        for sentence in full_sentences(text)
+        for part in _CLAUSE_END.split(sentence)
+        if part and part.strip()
+    ]
 
 
 class Screener:
@@ -132,12 +147,17 @@ class Screener:
         parts = [part for part in (_before_a_condition(s) for s in sentences(text)) if part]
         return Screening(
             red_flag=red_flag,
-            expected_effect=(red_flag is None and _has(self._after_treatment, text)
-                             and self._reports(self._expected, text)),
+            expected_effect=(
+                red_flag is None and _has(self._after_treatment, text) and self._reports(self._expected, text)
+            ),
             medical_request=red_flag is None and any(self._medical.search(s) for s in full_sentences(text)),
             said_to_be_mild=_has(self._mild, text),
-            mentions_symptom=(red_flag is not None or self._emergency.search(written) or self._urgent.search(written)
-                              or _has(self._idioms, written)),
+            mentions_symptom=(
+                red_flag is not None
+                or self._emergency.search(written)
+                or self._urgent.search(written)
+                or _has(self._idioms, written)
+            ),
             supposition=bool(parts) and all(self._only_asks(s) or self._second_hand_or_everyday(s) for s in parts),
         )
 
@@ -151,8 +171,11 @@ class Screener:
     def _reports(self, matcher: _Matcher, text: str) -> bool:
         """Whether a sentence with a match reports it (rather than asking whether it could happen),
         in a message that is not hearsay or about something that is over."""
-        return any(matcher.search(s) and not self._only_asks(s) and not self._second_hand_or_everyday(s)
-                   for s in (_before_a_condition(sentence) for sentence in sentences(text)) if s)
+        return any(
+            matcher.search(s) and not self._only_asks(s) and not self._second_hand_or_everyday(s)
+            for s in (_before_a_condition(sentence) for sentence in sentences(text))
+            if s
+        )
 
     def _second_hand_or_everyday(self, sentence: str) -> bool:
         """Hearsay or the past ("my aunt swears it gave her a reaction in the 90s"), unless the same
@@ -160,7 +183,9 @@ class Screener:
         skin ("yellow gunk when I squeeze")."""
         if _has(self._everyday, sentence):
             return True
-        return _has(self._second_hand, sentence) and not (_has(self._present, sentence) and _has(self._personal, sentence))
+        return _has(self._second_hand, sentence) and not (
+            _has(self._present, sentence) and _has(self._personal, sentence)
+        )
 
     def _only_asks(self, sentence: str) -> bool:
         """A sentence that opens like a question ("can", "is it possible", "what if") and does not

@@ -4,6 +4,7 @@ token in `X-PoreGuide-Action-Token`, or it gets 401.
 The token comes from `ACTION_SERVER_TOKEN`. When it is unset (plain `rasa run actions` next to
 `rasa shell`), nothing is enforced, so Rasa's own commands keep working as documented; the
 launcher always sets one. `bot.action_server` installs the check in every action server."""
+
 from __future__ import annotations
 
 import hmac

@@ -19,6 +19,7 @@ Each record's final text (message, traceback, stack) is then rewritten:
 
 Installed by both servers: `bot.security.rasa_run` and the tracker store (every Rasa process of
 the project loads it) for Rasa, `bot.action_server` for the action server."""
+
 from __future__ import annotations
 
 import contextlib
@@ -35,10 +36,30 @@ MIN_WITHHELD_CHARS = 3  # shorter texts ("hi", "ok") would blank out ordinary wo
 MESSAGE_TEXT = "[message text]"
 # Keys of Rasa's structlog events that hold what people wrote (rasa.utils.log_utils._anonymizer).
 STRUCTLOG_TEXT_KEYS = (
-    "text", "response_text", "user_text", "slot_values", "parse_data_text", "parse_data_entities",
-    "prediction_events", "tracker_latest_message", "prefilled_slots", "message", "response",
-    "slot_candidates", "rasa_event", "rasa_events", "tracker_states", "current_states", "old_states",
-    "successes", "current_entity", "next_entity", "states", "entity", "token_text", "user_message",
+    "text",
+    "response_text",
+    "user_text",
+    "slot_values",
+    "parse_data_text",
+    "parse_data_entities",
+    "prediction_events",
+    "tracker_latest_message",
+    "prefilled_slots",
+    "message",
+    "response",
+    "slot_candidates",
+    "rasa_event",
+    "rasa_events",
+    "tracker_states",
+    "current_states",
+    "old_states",
+    "successes",
+    "current_entity",
+    "next_entity",
+    "states",
+    "entity",
+    "token_text",
+    "user_message",
     "json_message",
 )
 EMAIL = re.compile(r"[\w.%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
@@ -47,8 +68,9 @@ IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 SECRET_QUERY = re.compile(r"((?:token|secret|password|api_key|apikey)=)[^&\s'\"]+", re.IGNORECASE)
 
 _withheld: "contextvars.ContextVar[Tuple[str, ...]]" = contextvars.ContextVar("poreguide_withheld", default=())
-_withheld_later: "contextvars.ContextVar[Optional[_Once]]" = contextvars.ContextVar("poreguide_withheld_later",
-                                                                                    default=None)
+_withheld_later: "contextvars.ContextVar[Optional[_Once]]" = contextvars.ContextVar(
+    "poreguide_withheld_later", default=None
+)
 _install_lock = threading.Lock()
 
 

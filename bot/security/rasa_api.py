@@ -5,6 +5,7 @@ Rasa's HTTP API (/model/parse, /conversations/..., /model, ...) stays off unless
 token (`?token=...`) or a JWT signed with that secret (`Authorization: Bearer ...`). Browser
 origins other than the server's own are allowed only when listed in
 `POREGUIDE_ALLOWED_ORIGINS` (comma-separated)."""
+
 from __future__ import annotations
 
 from typing import List, Mapping
@@ -47,7 +48,7 @@ def status_lines(env: Mapping[str, str]) -> List[str]:
     api = api_arguments(env)
     origins = WebSettings.from_env(env).allowed_origins
     return [
-        "  Rasa HTTP API: " + ("on, token/JWT required" if api else
-                               f"off (set {API_TOKEN_ENV} or {JWT_SECRET_ENV} to turn it on)"),
+        "  Rasa HTTP API: "
+        + ("on, token/JWT required" if api else f"off (set {API_TOKEN_ENV} or {JWT_SECRET_ENV} to turn it on)"),
         "  Other web origins allowed: " + (", ".join(origins) if origins else "none (same origin only)"),
     ]

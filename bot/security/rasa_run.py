@@ -3,6 +3,7 @@
 secrets never appear on a command line, where `ps` would show them to every local user. The log
 privacy filter (`bot.security.log_privacy`) is installed before Rasa writes its first line, and the
 Rasa overrides that only change speed (`bot.rasa_overrides.action_reply_validation`) are applied."""
+
 from __future__ import annotations
 
 import os

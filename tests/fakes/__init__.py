@@ -1,6 +1,7 @@
 """Stand-ins for the chat services the tests cannot reach (Telegram, Slack): small aiohttp servers
 on 127.0.0.1, each in a thread of its own, answering in the services' real JSON and recording
 every call so a test can wait for what the bot delivered."""
+
 from __future__ import annotations
 
 import asyncio
@@ -103,8 +104,13 @@ class FakeApiServer:
         with self._changed:
             return [call for call in self.calls if call.method == method and where(call)]
 
-    def wait_for(self, method: str, where: Callable[[ApiCall], bool] = lambda call: True,
-                 count: int = 1, timeout: float = DEFAULT_WAIT_SECONDS) -> List[ApiCall]:
+    def wait_for(
+        self,
+        method: str,
+        where: Callable[[ApiCall], bool] = lambda call: True,
+        count: int = 1,
+        timeout: float = DEFAULT_WAIT_SECONDS,
+    ) -> List[ApiCall]:
         """The first `count` calls of `method` matching `where`, once they have arrived; fails
         the test (listing what did arrive) if they have not within `timeout` seconds."""
         deadline = time.monotonic() + timeout

@@ -2,6 +2,7 @@
 {"ok": true, "channel": ..., "ts": ..., "message": ...} or HTTP 200 {"ok": false, "error": ...}),
 plus `signed_headers`, which signs a request body the way Slack does (written independently of
 bot.channels.slack, so the tests check the channel against the published scheme)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -17,8 +18,9 @@ from tests.fakes import FakeApiServer
 BUTTON_TEXT_LIMIT = 75
 
 
-def signed_headers(signing_secret: str, body: bytes, timestamp: Optional[int] = None,
-                   content_type: str = "application/json") -> Dict[str, str]:
+def signed_headers(
+    signing_secret: str, body: bytes, timestamp: Optional[int] = None, content_type: str = "application/json"
+) -> Dict[str, str]:
     """The headers Slack sends with `body`: its timestamp and v0 HMAC-SHA256 signature."""
     stamp = str(int(time.time()) if timestamp is None else timestamp)
     digest = hmac.new(signing_secret.encode(), f"v0:{stamp}:".encode() + body, hashlib.sha256).hexdigest()

@@ -2,6 +2,7 @@
 ({"ok": true, "result": ...} or {"ok": false, "error_code": ..., "description": ...}), including
 its limits on message length and callback_data. `fail_set_webhook=N` answers the first N
 setWebhook calls with 500, as an unreachable or failing Telegram would."""
+
 from __future__ import annotations
 
 import itertools
@@ -78,8 +79,12 @@ class FakeTelegramApi(FakeApiServer):
 
     def _sent(self, body: Dict[str, Any], **content: Any) -> Dict[str, Any]:
         """The Message object Telegram returns for a message the bot sent."""
-        message = {"message_id": next(self._message_ids), "date": int(time.time()),
-                   "chat": {"id": body.get("chat_id"), "type": "private"}, **content}
+        message = {
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
+            "chat": {"id": body.get("chat_id"), "type": "private"},
+            **content,
+        }
         if body.get("reply_markup"):
             message["reply_markup"] = body["reply_markup"]
         return message

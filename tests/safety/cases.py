@@ -1,4 +1,5 @@
 """The safety test file (tests/safety/cases.yml): written before the safety fixes, never training data."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -13,8 +14,9 @@ MAX_BENIGN_FALSE_ALARMS = 2
 def load_cases() -> Dict[str, List[str]]:
     """Section name (emergency, urgent, benign, medical) -> the messages."""
     raw = yaml.safe_load(CASES_FILE.read_text(encoding="utf-8"))
-    return {section: [item["text"] if isinstance(item, dict) else item for item in items]
-            for section, items in raw.items()}
+    return {
+        section: [item["text"] if isinstance(item, dict) else item for item in items] for section, items in raw.items()
+    }
 
 
 def benign_kinds() -> Dict[str, str]:
