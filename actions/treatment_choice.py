@@ -11,8 +11,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.knowledge_access import repository
 
-# "Side effects of each?", "which of them...", "all three": a question about every treatment at once.
-_EVERY_TREATMENT = re.compile(r"\b(?:each|every|all|both|them|they|these|those|three|side by side)\b", re.IGNORECASE)
+# "Side effects of each?", "which of them...", "all three", "which one can I do at home?": a question
+# about every treatment at once (asked when no treatment is known yet, so "which one" picks among all).
+_EVERY_TREATMENT = re.compile(
+    r"\b(?:each|every|all|both|them|they|these|those|three|side by side|which (?:ones?|options?|treatments?))\b",
+    re.IGNORECASE,
+)
 
 
 def asks_about_every_treatment(tracker: Tracker) -> bool:

@@ -95,6 +95,12 @@ def _strings(value: Any) -> Iterator[str]:
             yield from _strings(item)
 
 
+# Slots whose values are the domain's own words, never what a person wrote: withholding them would
+# blank "consultation" out of "Stored consultation request PG-..." (request_kind) and slot names
+# out of rasa_sdk's form warnings (requested_slot).
+VOCABULARY_SLOTS = frozenset({"requested_slot", "request_kind"})
+
+
 def request_texts(body: Any) -> List[str]:
     """What people wrote, in an action call: the latest and recent user texts, and the slot values."""
     tracker = body.get("tracker") if isinstance(body, dict) else None
@@ -112,8 +118,9 @@ def request_texts(body: Any) -> List[str]:
     slots = tracker.get("slots")
     if not isinstance(slots, dict):
         slots = {}
-    for value in slots.values():
-        texts.extend(_strings(value))
+    for name, value in slots.items():
+        if name not in VOCABULARY_SLOTS:
+            texts.extend(_strings(value))
     return texts
 
 

@@ -82,6 +82,9 @@ SCRIPT = [
     "what is the clinic's phone number",
     "do enlarged pores hold more dirt",
     "i want to talk to one of the doctors",
+    # its call-back button starts the shorter booking; stopped before anything is stored
+    '/book_consultation{"request_kind": "callback"}',
+    "stop",
     "can you prescribe me something",
     "light redness after needling, is that how it should be",
     # a red flag holds the recommendations until the person is fine

@@ -93,7 +93,15 @@ def test_unknown_treatment_word_asks_which(seeded_repository):
     assert result["messages"][0]["response"] == "utter_ask_which_treatment"
 
 
-@pytest.mark.parametrize("text", ["what are the side effects of each?", "side effects of all three", "risks for them?"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what are the side effects of each?",
+        "side effects of all three",
+        "risks for them?",
+        "which one can i do at home",
+    ],
+)
 def test_a_question_about_every_treatment_is_answered_side_by_side(seeded_repository, knowledge, text):
     result = run_action(ActionAnswerTreatmentFact(), make_tracker("ask_side_effects", text=text))
     [message] = result["messages"]
