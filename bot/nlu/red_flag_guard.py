@@ -39,6 +39,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from bot import settings
 from bot.knowledge.schema import KnowledgeBase, load_knowledge, parse_knowledge, parse_safety_rules, safety_sections
+from bot.nlu.bare_names import UNSURE_BELOW, is_a_bare_name
 from bot.nlu.text_normalizer import NORMALIZATION
 from bot.safety.screening import URGENT, Screener, Screening, either
 
@@ -46,6 +47,7 @@ RED_FLAG_INTENT = "report_red_flag"
 EXPECTED_EFFECT_INTENT = "report_expected_effect"
 MEDICAL_INTENT = "ask_medical_advice"
 LEVEL_ENTITY = "red_flag_level"
+ANSWER_INTENT = "inform"
 SAFETY_RULES_FILE = "safety_rules.yml"  # the knowledge file's safety sections as trained, inside the model
 # What the classifier takes a reported mild effect for ("bit red after needling, normal?"); never an
 # answer to a form's question (`inform`), which the screening cannot tell apart.
@@ -154,6 +156,15 @@ class RedFlagGuard(GraphComponent, IntentClassifier):
             _add_level(message, URGENT)  # the classifier alone: treated as urgent
         elif screening.medical_request:
             _override(message, MEDICAL_INTENT)
+        elif _unsure(message) and is_a_bare_name(
+            (message.get(NORMALIZATION) or {}).get("original") or message.get(TEXT) or ""
+        ):
+            _override(message, ANSWER_INTENT)  # a name typed at the booking form (bot/nlu/bare_names.py)
+
+
+def _unsure(message: Message) -> bool:
+    intent = message.get(INTENT) or {}
+    return intent.get("name") != ANSWER_INTENT and float(intent.get("confidence") or 0.0) < UNSURE_BELOW
 
 
 def screener_of(knowledge: KnowledgeBase) -> Screener:
