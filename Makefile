@@ -7,9 +7,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 INSTALLED := $(VENV)/.installed
+# The action server's own venv (issue 19): newest Python 3.11-3.13 here, else none and $(VENV) runs it.
+ACTION_VENV := .venv-actions
+ACTION_INSTALLED := $(ACTION_VENV)/.installed
 SPACY_MARKER := var/spacy/poreguide_en/poreguide_fingerprint.json
 MODEL := models/poreguide.tar.gz
-TRAIN_INPUTS := config.yml domain.yml $(wildcard data/*.yml) bot/knowledge/treatments.yml bot/nlu/spelling.py bot/nlu/text_normalizer.py
+TRAIN_INPUTS := config.yml domain.yml $(wildcard data/*.yml) bot/knowledge/treatments.yml $(wildcard bot/nlu/*.py) $(wildcard bot/safety/*.py)
 WEB_DEPS := web/node_modules/.installed
 ACTION_PORT ?= 5055
 RASA_PORT ?= 5005
@@ -29,7 +32,9 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 help:
 	@echo "make chat     set everything up and talk to PoreGuide in the terminal"
-	@echo "make test     set everything up and run the whole test suite"
+	@echo "make test     set everything up and run the whole test suite (make lint first)"
+	@echo "make check    make lint, then the tests that need no server: the edit-test loop, under 2 minutes"
+	@echo "make lint     ruff (lint, format check) and mypy on bot/ and actions/; settings in pyproject.toml"
 	@echo "make fuzz     long Hypothesis fuzz of every channel, on SQLite then PostgreSQL (FUZZ_EXAMPLES=$(FUZZ_EXAMPLES))"
 	@echo "make setup    venv, spaCy pipeline, database, model (each only when out of date)"
 	@echo "make train    retrain the model if data, domain, config or knowledge changed"
@@ -39,10 +44,12 @@ help:
 	@echo "make report   conversation analytics from the tracker store (var/report/report.html)"
 	@echo "make loadtest USERS=50 TURNS=20 against a running 'make serve'"
 	@echo "make requests      list consultation requests (staff); make requests-csv CSV=file.csv exports them"
+	@echo "make purge    delete conversations, requests and staff notices past their retention period"
+	@echo "make staff    the staff web page alone on 127.0.0.1:$${STAFF_PORT:-5006} (accounts: python -m bot.staff_page add-user NAME)"
 	@echo "make lock     regenerate constraints.txt from the current venv"
 	@echo "make clean    remove the venv, var/ and models/"
 
-setup: $(INSTALLED) $(SPACY_MARKER) seed $(MODEL)
+setup: $(INSTALLED) $(ACTION_INSTALLED) $(SPACY_MARKER) seed $(MODEL)
 
 $(INSTALLED): pyproject.toml constraints.txt scripts/find-python.sh
 	@python=$$(scripts/find-python.sh) || exit 1; \
@@ -54,6 +61,11 @@ $(INSTALLED): pyproject.toml constraints.txt scripts/find-python.sh
 	  && $(PY) -m pip install --quiet -c constraints.txt -e '.[test]' >> $(VENV)/pip.log 2>&1; \
 	status=$$?; grep -v "^WARNING: Location" $(VENV)/pip.log | grep -i -e error -e warning | head -20; exit $$status
 	@touch $@
+
+# rasa-sdk and the actions only (actions/requirements.lock), on a supported Python: the Rasa server
+# stays on 3.10 in $(VENV). Without Python 3.11-3.13 this says so and the launcher uses $(VENV).
+$(ACTION_INSTALLED): actions/requirements.lock constraints.txt scripts/action-venv.sh scripts/find-action-python.sh
+	@scripts/action-venv.sh $(ACTION_VENV)
 
 # The spaCy pipeline and data/vocabulary.yml are generated from the knowledge base vocabulary.
 $(SPACY_MARKER): bot/knowledge/treatments.yml $(wildcard bot/nlp/*.py) | $(INSTALLED)
@@ -87,11 +99,45 @@ browser:
 	@command -v chromium >/dev/null || { echo "Installing Debian's chromium for the browser tests..."; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
-actions: $(INSTALLED) seed
-	@SANIC_HOST=127.0.0.1 $(RASA) run actions --port $(ACTION_PORT)
+# The container deployment (deploy/) built and run here, end to end through nginx: podman behind the
+# Docker API with docker-compose, base images made locally when no registry answers (deploy/test/).
+# Debian's nginx also lets tests/test_deploy_nginx.py run the real nginx. `make test DEPLOY_TEST=1` runs it too.
+# Debian's nginx for tests/test_deploy_nginx.py (the real nginx with deploy/nginx.conf).
+.PHONY: nginx
+nginx:
+	@command -v nginx >/dev/null || { echo "Installing Debian's nginx for the proxy tests..."; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends nginx >/dev/null; }
 
-test: setup $(WEB_DEPS) browser
+.PHONY: deploy-test
+deploy-test:
+	@command -v podman >/dev/null && command -v docker-compose >/dev/null && command -v debootstrap >/dev/null \
+	  && command -v nginx >/dev/null || { echo "Installing podman, docker-compose, debootstrap and nginx from Debian..."; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
+	    podman buildah docker-compose debootstrap netavark aardvark-dns runc iptables nginx >/dev/null; }
+	@$(SUDO) deploy/test/run.sh
+
+actions: $(INSTALLED) $(ACTION_INSTALLED) seed
+	@$(PY) -m bot.launcher actions --action-port $(ACTION_PORT)
+
+# The container stack (make deploy-test) runs with DEPLOY_TEST=1; its cold build does not fit the CI budget yet.
+test: lint setup $(WEB_DEPS) browser nginx
+	@[ "$(DEPLOY_TEST)" != 1 ] || $(MAKE) --no-print-directory deploy-test
 	@set -o pipefail; $(PY) -m pytest
+
+# Fast, strict checks (settings in pyproject.toml), first in `make test`: all three always run, so one
+# pass reports every problem. `ruff format .` and `ruff check --fix .` repair most of what they find.
+.PHONY: lint check
+lint: $(INSTALLED)
+	@status=0; \
+	$(VENV)/bin/ruff check . || status=1; \
+	$(VENV)/bin/ruff format --check . || status=1; \
+	$(VENV)/bin/mypy bot actions || status=1; \
+	exit $$status
+
+# The edit-test loop: lint, then the tests that need no server (neither `slow` nor `server`, marked in
+# tests/conftest.py): no Rasa, action server, PostgreSQL, Redis or SMTP. `make test` runs them all.
+check: lint $(ACTION_INSTALLED)
+	@set -o pipefail; $(PY) -m pytest -q -m "not slow and not server"
 
 # The long fuzz run: FUZZ_EXAMPLES generated requests per channel test against real servers on
 # 127.0.0.1, conversations in SQLite, then in PostgreSQL (127.0.0.1:5432, TEST_POSTGRES_URL). The
@@ -106,8 +152,11 @@ bench: setup
 report: $(INSTALLED)
 	@$(PY) -m bot.analytics
 
-loadtest: $(INSTALLED)
-	@$(PY) -m bot.loadtest --users $(USERS) --turns $(TURNS) --deadline $(DEADLINE) --url http://127.0.0.1:$(RASA_PORT)
+# CHAOS=1: no `make serve` needed; own servers on 127.0.0.1 (PostgreSQL and Redis when there), the action
+# server and a Rasa replica SIGKILLed during the run (bot/loadtest_chaos.py). ARGS="--seed 7 ..." adds options.
+loadtest: $(INSTALLED) $(if $(CHAOS),$(MODEL))
+	@$(PY) -m bot.loadtest --users $(USERS) --turns $(TURNS) --deadline $(DEADLINE) \
+	  $(if $(CHAOS),--chaos,--url http://127.0.0.1:$(RASA_PORT)) $(ARGS)
 
 CSV ?= var/consultation-requests.csv
 
@@ -117,10 +166,23 @@ requests: $(INSTALLED)
 requests-csv: $(INSTALLED)
 	@$(PY) -m bot.consultations export --csv $(CSV)
 
+# The retention purge now (the action server also runs it daily): conversations, consultation requests
+# and staff notices older than RETENTION_*_DAYS (.env.example), printing how many of each it removed.
+.PHONY: purge
+purge: $(INSTALLED)
+	@$(PY) -m bot.staff purge
+
+# The staff web page alone (issue 15): requests, statuses, transcripts, CSV, deletion, audit log.
+# STAFF_PORT (5006), STAFF_INTERFACE (127.0.0.1) and STAFF_SECRET from the environment or .env.
+.PHONY: staff
+staff: $(INSTALLED)
+	@$(PY) -m bot.staff_page serve
+
 lock: $(INSTALLED)
 	@{ echo "# Exact versions for a reproducible install: pip install -c constraints.txt -e '.[test]'"; \
 	  echo "# Regenerate with 'make lock' after changing dependencies in pyproject.toml."; \
 	  $(PY) -m pip freeze --exclude-editable 2>/dev/null | grep -v -i '^poreguide'; } > constraints.txt
+	@scripts/lock-actions.sh
 
 clean:
-	rm -rf $(VENV) var models results .pytest_cache web/node_modules
+	rm -rf $(VENV) $(ACTION_VENV) var models results .pytest_cache web/node_modules
