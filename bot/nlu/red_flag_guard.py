@@ -156,8 +156,10 @@ class RedFlagGuard(GraphComponent, IntentClassifier):
             _add_level(message, URGENT)  # the classifier alone: treated as urgent
         elif screening.medical_request:
             _override(message, MEDICAL_INTENT)
-        elif _unsure(message) and is_a_bare_name(
-            (message.get(NORMALIZATION) or {}).get("original") or message.get(TEXT) or ""
+        elif (
+            _unsure(message)
+            and not message.get(ENTITIES)  # "Chemical Peels" names a treatment, not a person
+            and is_a_bare_name((message.get(NORMALIZATION) or {}).get("original") or message.get(TEXT) or "")
         ):
             _override(message, ANSWER_INTENT)  # a name typed at the booking form (bot/nlu/bare_names.py)
 
