@@ -11,11 +11,15 @@ In order:
   4. one Rasa replica is killed (SIGKILL): the same conversation goes on at once, a booking starts;
   5. one action-server replica is killed: the booking's answers are still validated and knowledge
      questions answered;
-  6. the killed Rasa replica comes back (restart policy) at its new address; the other replica is
-     stopped; the same conversation goes on, on the replica that came back, through nginx without
-     restarting it; the booking is confirmed and stored exactly once in PostgreSQL;
-  7. Telegram's and Slack's webhooks answer through nginx (a Telegram message reaches the
-     conversation store; Slack's signed url_verification is answered), unsigned calls are refused;
+  6. the killed Rasa replica is restarted by podman (restart policy), then replaced by a new
+     container at a new address (as `docker compose up` after an image update does): nginx sends
+     it requests without being restarted; the other replica is stopped and the same conversation
+     finishes on the new container; the booking is stored exactly once in PostgreSQL and the
+     conversation's 11 turns are in one conversation;
+  7. Telegram's and Slack's webhooks answer through nginx: the Telegram webhook was registered at
+     start-up, a Telegram question and a Slack direct message are answered (the replies read at
+     stand-ins for their APIs, deploy/test/fake_chat_apis.py), Slack's signed url_verification is
+     answered, unsigned calls are refused;
   8. nothing else is reachable: nginx answers 404/400 to Rasa's HTTP API, the staff page and dot
      segments, and the only port the stack publishes on the host is nginx's.
 """
@@ -25,6 +29,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import hmac
+import http.client
 import json
 import os
 import re
@@ -36,7 +41,7 @@ import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 FAILED_ACTION_REPLIES = ("technical problem",)
 REFERENCE = re.compile(r"\bPG-[2-9A-HJ-NP-Z]{6}\b")
@@ -190,6 +195,29 @@ class Stack:
         return text
 
 
+class ChatApis:
+    """What the bot sent to the stand-in Telegram and Slack APIs (deploy/test/fake_chat_apis.py)."""
+
+    def __init__(self, record: Path) -> None:
+        self.record = record
+
+    def requests(self) -> List[Tuple[str, Dict[str, Any]]]:
+        if not self.record.exists():
+            return []
+        lines = self.record.read_text(encoding="utf-8").splitlines()
+        found = [json.loads(line) for line in lines if line.strip()]
+        return [(item["path"], item["body"] if isinstance(item["body"], dict) else {}) for item in found]
+
+    def wait(self, what: str, matches: Callable[[str, Dict[str, Any]], bool], seconds: float = 60) -> None:
+        deadline = time.monotonic() + seconds
+        while not any(matches(path, body) for path, body in self.requests()):
+            expect(
+                time.monotonic() < deadline,
+                f"{what}: not received within {seconds:.0f} s; got {[path for path, _ in self.requests()][-10:]}",
+            )
+            time.sleep(0.5)
+
+
 def contains(message: str, reply: str, expected: List[str]) -> None:
     missing = [part for part in expected if part.lower() not in reply.lower()]
     expect(not missing, f"{message!r}: reply lacks {missing}; the bot answered:\n{reply}")
@@ -210,7 +238,10 @@ def read_env(path: Path) -> Dict[str, str]:
 def check_health(stack: Stack) -> None:
     deadline = time.monotonic() + 120
     while True:
-        status, body = stack.http("/health", timeout=10)
+        try:
+            status, body = stack.http("/health", timeout=10)
+        except (OSError, http.client.HTTPException) as error:  # nginx still starting
+            status, body = 0, repr(error).encode()
         if status == 200:
             break
         expect(time.monotonic() < deadline, f"/health: HTTP {status} {body[:300]!r}")
@@ -236,6 +267,7 @@ def main() -> None:
     parser.add_argument("--project", required=True)
     parser.add_argument("--env-file", required=True, type=Path)
     parser.add_argument("--compose", required=True, help="the docker-compose command line of the stack")
+    parser.add_argument("--chat-api-requests", required=True, type=Path, help="fake_chat_apis.py's record")
     args = parser.parse_args()
     COMPOSE[:] = shlex.split(args.compose)
     stack = Stack(args.url, args.project, read_env(args.env_file))
@@ -352,14 +384,21 @@ def main() -> None:
     )
     podman("start", survivor)
 
-    # 7: Telegram and Slack through nginx
+    # 7: Telegram and Slack through nginx, their replies read at the stand-in APIs
+    apis = ChatApis(args.chat_api_requests)
+    webhook_url = stack.env["TELEGRAM_WEBHOOK_URL"]
+    apis.wait(
+        "Telegram's setWebhook at start-up",
+        lambda path, body: path.endswith("/setWebhook") and body.get("url") == webhook_url,
+    )
+    question = "what even is microneedling"
     chat_id = str(int(time.time() * 1000) % 10**9)
     update = {
         "update_id": int(chat_id),
         "message": {
             "message_id": 1,
             "date": int(time.time()),
-            "text": "hi",
+            "text": question,
             "chat": {"id": int(chat_id), "type": "private"},
             "from": {"id": int(chat_id), "is_bot": False, "first_name": "Deploy"},
         },
@@ -373,30 +412,54 @@ def main() -> None:
         {"Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": stack.env["TELEGRAM_SECRET_TOKEN"]},
     )
     expect(status == 200 and json.loads(answer) == {"ok": True}, f"Telegram update: HTTP {status} {answer!r}")
-    deadline = time.monotonic() + 60
-    while stack.psql(f"SELECT count(*) FROM events WHERE sender_id = '{chat_id}' AND type_name = 'user'") == "0":
-        expect(time.monotonic() < deadline, "the Telegram message never reached the conversation store")
-        time.sleep(1)
+    apis.wait(
+        "the answer sent to Telegram",
+        lambda path, body: (
+            path.endswith("/sendMessage")
+            and str(body.get("chat_id")) == chat_id
+            and "tiny punctures" in body.get("text", "")
+        ),
+    )
+
+    def signed(body: bytes) -> Dict[str, str]:
+        timestamp = str(int(time.time()))
+        secret = stack.env["SLACK_SIGNING_SECRET"].encode()
+        signature = hmac.new(secret, f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
+        return {
+            "Content-Type": "application/json",
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": f"v0={signature}",
+        }
+
     challenge = uuid.uuid4().hex
     body = json.dumps({"type": "url_verification", "token": "x", "challenge": challenge}).encode()
-    timestamp = str(int(time.time()))
-    signature = (
-        "v0="
-        + hmac.new(
-            stack.env["SLACK_SIGNING_SECRET"].encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256
-        ).hexdigest()
-    )
     status, _ = stack.http("/webhooks/slack/webhook", body, {"Content-Type": "application/json"})
     expect(status in (401, 403), f"Slack without a signature: HTTP {status}, expected a refusal from the channel")
-    status, answer = stack.http(
-        "/webhooks/slack/webhook",
-        body,
-        {"Content-Type": "application/json", "X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": signature},
-    )
+    status, answer = stack.http("/webhooks/slack/webhook", body, signed(body))
     expect(status == 200 and json.loads(answer).get("challenge") == challenge, f"Slack: HTTP {status} {answer!r}")
+    user, channel = f"U{uuid.uuid4().hex[:10].upper()}", f"D{uuid.uuid4().hex[:10].upper()}"
+    event = {
+        "type": "message",
+        "channel_type": "im",
+        "user": user,
+        "channel": channel,
+        "text": question,
+        "ts": f"{time.time():.6f}",
+    }
+    body = json.dumps({"type": "event_callback", "event_id": f"Ev{uuid.uuid4().hex[:12]}", "event": event}).encode()
+    status, answer = stack.http("/webhooks/slack/webhook", body, signed(body))
+    expect(status == 200, f"Slack event: HTTP {status} {answer!r}")
+    apis.wait(
+        "the answer posted to Slack",
+        lambda path, body: (
+            path.endswith("/chat.postMessage")
+            and body.get("channel") == channel
+            and "tiny punctures" in json.dumps(body)
+        ),
+    )
     log(
-        "Telegram (message stored as a conversation) and Slack (signed url_verification) answered through nginx; "
-        "unsigned calls refused"
+        "Telegram (webhook registered at start-up; a question answered with sendMessage) and Slack (signed "
+        "url_verification; a direct message answered with chat.postMessage) through nginx; unsigned calls refused"
     )
 
     # 8: nothing else exposed

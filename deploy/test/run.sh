@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `make deploy-test`: build PoreGuide's image from deploy/Dockerfile, start deploy/docker-compose.yml
-# (2 Rasa and 2 action-server replicas, PostgreSQL, Redis, nginx) and check it end to end through
-# nginx (deploy/test/check_stack.py), then take everything down again.
+# `make deploy-test`: build PoreGuide's images from deploy/Dockerfile (Rasa) and
+# deploy/Dockerfile.actions (action server), start deploy/docker-compose.yml (2 Rasa and 2
+# action-server replicas, PostgreSQL, Redis, nginx), check it end to end through nginx
+# (deploy/test/check_stack.py), then take everything down again.
 #
 # Runs with podman (Debian's, rootful) behind `podman system service`, driven by docker-compose
 # 1.29 through the Docker API, exactly as with a Docker engine; the images the files start FROM
@@ -9,8 +10,11 @@
 # No container, volume or network of the run is left behind, whether it passes or fails.
 #
 # Needs root, podman, buildah, docker-compose, debootstrap (the Makefile target installs them).
-# Settings: KEEP_WORKDIR=1 keeps the logs in /var/tmp/poreguide-deploy-test.*;
-# POREGUIDE_DEPLOY_CACHE (default /var/cache/poreguide-deploy).
+# Settings: KEEP_WORKDIR=1 keeps every container's log in /var/tmp/poreguide-deploy-test.* (kept
+# anyway when a check fails; KEEP_WORKDIR=0 never); POREGUIDE_DEPLOY_CACHE (default
+# /var/cache/poreguide-deploy); DEPLOY_TEST_SKIP_BUILD=1 reuses the images of the previous run
+# (to work on the checks); DEPLOY_TEST_CONTEXT=<dir> builds from that copy of the project;
+# POREGUIDE_DEPLOY_DIR=<dir> runs that copy's docker-compose.yml and nginx files.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -27,6 +31,7 @@ STARTED=$SECONDS
 TIMINGS=()
 SERVICE_PID=""
 HEALTH_PID=""
+FAKE_API_PID=""
 CHILD=""
 
 # A long step, in its own process group, so that an interruption (Ctrl-C, SIGTERM, a CI timeout)
@@ -95,7 +100,7 @@ cleanup() {
     for container in $(podman ps -a --format '{{.Names}}' --filter "label=com.docker.compose.project=$PROJECT"); do
       podman logs "$container" > "$WORK/$container.log" 2>&1
       [ "$status" != 0 ] || continue
-      echo "    --- last lines of $container (all of it in $WORK)"; tail -25 "$WORK/$container.log" | sed 's/^/    | /'
+      echo "    --- last lines of $container"; tail -25 "$WORK/$container.log" | sed 's/^/    | /'
     done
   fi
   if [ -S "$WORK/podman.sock" ] && [ -f "$WORK/env" ]; then
@@ -112,6 +117,7 @@ cleanup() {
     esac
   done > /dev/null 2>&1
   [ -n "$SERVICE_PID" ] && kill "$SERVICE_PID" 2>/dev/null && wait "$SERVICE_PID" 2>/dev/null
+  [ -n "$FAKE_API_PID" ] && kill "$FAKE_API_PID" 2>/dev/null && wait "$FAKE_API_PID" 2>/dev/null
   left=$(project_objects)
   if [ -n "$left" ]; then
     echo "deploy-test: left behind: $left" >&2
@@ -149,17 +155,21 @@ phase "base images"
 # The build context: the project's files as git sees them (tracked, and new files not ignored),
 # with fixed dates so that an unchanged tree reuses the cached image layers; the Dockerfiles and
 # their .dockerignore files as they are. The host's CA bundle is a build secret, never in an image.
+# DEPLOY_TEST_CONTEXT=<directory>: build from that copy of the project instead.
 mkdir "$WORK/context"
-(cd "$ROOT" && git ls-files -z --cached --others --exclude-standard | xargs -0 -r ls -d 2>/dev/null | tr '\n' '\0' \
-  | tar --null -T - --mtime=@1700000000 --owner=0 --group=0 -cf -) | tar -C "$WORK/context" -xf -
+(cd "${DEPLOY_TEST_CONTEXT:-$ROOT}" && { [ -n "${DEPLOY_TEST_CONTEXT:-}" ] && find . -type f -printf '%P\n' \
+   || git ls-files --cached --others --exclude-standard; } | while IFS= read -r file; do [ -e "$file" ] && echo "$file"; done \
+  | tar -T - --mtime=@1700000000 --owner=0 --group=0 -cf -) | tar -C "$WORK/context" -xf -
 ca_bundle=${PIP_CERT:-${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}}
 secret=()
 [ -s "$ca_bundle" ] && secret=(--secret "id=ca,src=$ca_bundle")
 build() {  # build <Dockerfile> <image>
   local started=$SECONDS
   log "building $2 from deploy/$1 (first time: minutes; unchanged project: cached)"
-  if ! background nice -n 10 podman build --force-rm "${secret[@]}" --ignorefile "$DEPLOY/$1.dockerignore" \
-        -f "$DEPLOY/$1" -t "$2" "$WORK/context" > "$WORK/build-$1.log" 2>&1; then
+  # shellcheck disable=SC2016  # the log's lines with the time they were written
+  if ! background bash -c 'set -o pipefail; "$@" 2>&1 | while IFS= read -r line; do printf "%(%T)T %s\n" -1 "$line"; done' \
+        _ nice -n 10 podman build --force-rm "${secret[@]}" --ignorefile "$DEPLOY/$1.dockerignore" \
+        -f "$DEPLOY/$1" -t "$2" "$WORK/context" > "$WORK/build-$1.log"; then
     tail -40 "$WORK/build-$1.log"
     exit 1
   fi
@@ -178,6 +188,13 @@ podman volume ls -q > "$WORK/volumes-before"
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("", 0)); print(s.getsockname()[1])'; }
 secret() { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 HTTP_PORT=$(free_port)
+# Telegram's and Slack's APIs, stood in for on the host (deploy/test/fake_chat_apis.py), at an
+# address of the host that the containers reach.
+FAKE_API_PORT=$(free_port)
+HOST_ADDRESS=$(ip -4 route get 1.1.1.1 2>/dev/null | awk '{for (i = 1; i < NF; i++) if ($i == "src") print $(i + 1)}')
+HOST_ADDRESS=${HOST_ADDRESS:-$(hostname -I | awk '{print $1}')}
+python3 "$HERE/fake_chat_apis.py" "$FAKE_API_PORT" "$WORK/chat-api-requests.jsonl" &
+FAKE_API_PID=$!
 cat > "$WORK/env" <<EOF
 POSTGRES_PASSWORD=$(secret)
 ACTION_SERVER_TOKEN=$(secret)
@@ -191,6 +208,8 @@ TELEGRAM_WEBHOOK_URL=https://deploy-test.invalid/webhooks/telegram/webhook
 TELEGRAM_SECRET_TOKEN=$(secret)
 SLACK_BOT_TOKEN=xoxb-deploy-test-not-a-real-token
 SLACK_SIGNING_SECRET=$(secret)
+TELEGRAM_API_BASE_URL=http://$HOST_ADDRESS:$FAKE_API_PORT/telegram
+SLACK_API_BASE_URL=http://$HOST_ADDRESS:$FAKE_API_PORT/slack
 EOF
 
 # Podman runs healthchecks from systemd timers, and there is no systemd: run them here, each at
@@ -227,5 +246,6 @@ fi
 phase "stack up"
 
 background python3 "$HERE/check_stack.py" --url "http://127.0.0.1:$HTTP_PORT" --project "$PROJECT" --env-file "$WORK/env" \
+  --chat-api-requests "$WORK/chat-api-requests.jsonl" \
   --compose "docker-compose --ansi never -p $PROJECT -f $COMPOSE_FILE --env-file $WORK/env"
 phase "checks"
