@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.consultations.models import ConsultationModel, ConsultationRequest, add_missing_columns
+from bot.consultations.models import ConsultationModel, ConsultationRequest, add_missing_columns, delete_requests
 from bot.consultations.references import new_reference, normalise_reference
 from bot.consultations.submission import (
     ConsultationRecord,
@@ -127,7 +127,7 @@ class ConsultationRepository(UsesDatabase):
             if not ids:
                 return 0
             session.execute(delete(outbox.OutboxNotice).where(outbox.OutboxNotice.request_id.in_(ids)))
-            deleted = session.execute(delete(ConsultationRequest).where(ConsultationRequest.id.in_(ids))).rowcount
+            deleted = delete_requests(session, ids)
         logger.info("Deleted %d consultation request(s).", deleted)
         return deleted
 

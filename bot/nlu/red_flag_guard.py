@@ -38,7 +38,7 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot import settings
-from bot.knowledge.schema import KnowledgeBase, load_knowledge, parse_knowledge, parse_safety_rules, safety_sections
+from bot.knowledge.schema import KnowledgeBase, load_knowledge, parse_safety_rules, safety_sections
 from bot.nlu.bare_names import UNSURE_BELOW, is_a_bare_name
 from bot.nlu.text_normalizer import NORMALIZATION
 from bot.safety.screening import URGENT, Screener, Screening, either
@@ -105,8 +105,7 @@ class RedFlagGuard(GraphComponent, IntentClassifier):
         """Store the safety sections with the model (the whole file validated first, so a broken
         file fails training)."""
         assert self._model_storage is not None and self._resource is not None, "created without a model storage"
-        path = settings.knowledge_file()
-        knowledge = parse_knowledge(path.read_text(encoding="utf-8"), where=str(path))
+        knowledge = load_knowledge(settings.knowledge_file())
         self._given_screener = screener_of(knowledge)
         with self._model_storage.write_to(self._resource) as directory:
             (directory / SAFETY_RULES_FILE).write_text(safety_sections(knowledge.raw_text), encoding="utf-8")

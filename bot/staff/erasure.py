@@ -17,7 +17,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from bot.consultations.models import ConsultationModel, ConsultationRequest
+from bot.consultations.models import ConsultationModel, ConsultationRequest, delete_requests
 from bot.consultations.references import normalise_reference
 from bot.consultations.validation import validate_email, validate_phone
 from bot.staff import tracker_events
@@ -70,15 +70,7 @@ def erase(engine: Engine, tracker_engine: Engine, person: Person) -> ErasureRepo
             )
             .execution_options(synchronize_session=False)
         ).rowcount
-        requests = (
-            session.execute(
-                delete(ConsultationRequest)
-                .where(ConsultationRequest.id.in_(request_ids))
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            if request_ids
-            else 0
-        )
+        requests = delete_requests(session, list(request_ids))
     report = ErasureReport(requests, conversations, events, notices)
     logger.info(
         "Erased one person's data: %d request(s), %d conversation(s) (%d events), %d staff notice(s).",

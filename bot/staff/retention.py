@@ -20,7 +20,7 @@ from sqlalchemy import delete, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from bot.consultations.models import ConsultationModel, ConsultationRequest
+from bot.consultations.models import ConsultationModel, ConsultationRequest, delete_requests
 from bot.staff import tracker_events
 from bot.staff.config import RetentionSettings
 from bot.staff.outbox import RED_FLAG, OutboxNotice, create_missing_tables, create_tables, utc_now
@@ -88,13 +88,5 @@ def _purge_requests_and_notices(engine: Engine, settings: RetentionSettings, now
             )
             .execution_options(synchronize_session=False)
         ).rowcount
-        requests = (
-            session.execute(
-                delete(ConsultationRequest)
-                .where(ConsultationRequest.id.in_(expired))
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            if expired
-            else 0
-        )
+        requests = delete_requests(session, list(expired))
     return requests, notices
