@@ -68,8 +68,8 @@ $(ACTION_INSTALLED): actions/requirements.lock constraints.txt scripts/action-ve
 	@scripts/action-venv.sh $(ACTION_VENV)
 
 # The spaCy pipeline and data/vocabulary.yml are generated from the knowledge base vocabulary.
-$(SPACY_MARKER): bot/knowledge/treatments.yml $(wildcard bot/nlp/*.py) | $(INSTALLED)
-	@$(PY) -m bot.nlp build
+$(SPACY_MARKER): bot/knowledge/treatments.yml bot/nlu/spacy_pipeline.py bot/nlu/patterns.py bot/nlu/training_vocabulary.py | $(INSTALLED)
+	@$(PY) -m bot.nlu build
 	@touch $@
 
 seed: $(INSTALLED)
@@ -124,14 +124,15 @@ test: lint setup $(WEB_DEPS) browser nginx
 	@[ "$(DEPLOY_TEST)" != 1 ] || $(MAKE) --no-print-directory deploy-test
 	@set -o pipefail; $(PY) -m pytest
 
-# Fast, strict checks (settings in pyproject.toml), first in `make test`: all three always run, so one
-# pass reports every problem. `ruff format .` and `ruff check --fix .` repair most of what they find.
+# Fast, strict checks (settings in pyproject.toml), first in `make test`: ruff, mypy and the import layering
+# (import-linter) always all run, so one pass reports every problem. `ruff format .` and `ruff check --fix .` repair most of what they find.
 .PHONY: lint check
 lint: $(INSTALLED)
 	@status=0; \
 	$(VENV)/bin/ruff check . || status=1; \
 	$(VENV)/bin/ruff format --check . || status=1; \
 	$(VENV)/bin/mypy bot actions || status=1; \
+	$(VENV)/bin/lint-imports --no-cache > $(VENV)/lint-imports.log 2>&1 || { cat $(VENV)/lint-imports.log; status=1; }; \
 	exit $$status
 
 # The edit-test loop: lint, then the tests that need no server (neither `slow` nor `server`, marked in
@@ -147,15 +148,15 @@ fuzz: setup
 	@set -o pipefail; HARDENING_TRACKER=postgres FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -s -p no:cacheprovider tests/test_hardening_fuzz.py
 
 bench: setup
-	@$(PY) -m bot.benchmarks $(BENCH_ARGS)
+	@$(PY) -m tooling.benchmarks $(BENCH_ARGS)
 
 report: $(INSTALLED)
 	@$(PY) -m bot.analytics
 
 # CHAOS=1: no `make serve` needed; own servers on 127.0.0.1 (PostgreSQL and Redis when there), the action
-# server and a Rasa replica SIGKILLed during the run (bot/loadtest_chaos.py). ARGS="--seed 7 ..." adds options.
+# server and a Rasa replica SIGKILLed during the run (tooling/loadtest_chaos.py). ARGS="--seed 7 ..." adds options.
 loadtest: $(INSTALLED) $(if $(CHAOS),$(MODEL))
-	@$(PY) -m bot.loadtest --users $(USERS) --turns $(TURNS) --deadline $(DEADLINE) \
+	@$(PY) -m tooling.loadtest --users $(USERS) --turns $(TURNS) --deadline $(DEADLINE) \
 	  $(if $(CHAOS),--chaos,--url http://127.0.0.1:$(RASA_PORT)) $(ARGS)
 
 CSV ?= var/consultation-requests.csv

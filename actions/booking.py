@@ -28,7 +28,7 @@ from bot.consultations.validation import (
     validate_name,
     validate_phone,
 )
-from bot.knowledge.schema import CLINIC_FIELDS
+from bot.knowledge.schema import clinic_template_values
 
 logger = logging.getLogger(__name__)
 
@@ -205,5 +205,4 @@ class ActionSubmitConsultation(Action):
 
 def _clinic_contact() -> Dict[str, str]:
     """The clinic's contact, from the database or, when it is down, from the knowledge file."""
-    clinic = clinic_from_database_or_file()
-    return clinic.template_values() if clinic else {f"clinic_{name}": "the clinic" for name in CLINIC_FIELDS}
+    return clinic_template_values(clinic_from_database_or_file())

@@ -20,7 +20,7 @@ from actions.knowledge_access import (
     repository,
 )
 from actions.treatment_choice import current_treatment
-from bot.knowledge.schema import Clinic, RedFlags
+from bot.knowledge.schema import Clinic, RedFlags, clinic_template_values
 from bot.safety.screening import EMERGENCY, URGENT
 from bot.staff.alerts import alert_staff
 
@@ -100,7 +100,6 @@ class ActionMedicalReferral(Action):
         return "action_medical_referral"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[EventType]:
-        clinic = clinic_from_database_or_file()
-        values = clinic.template_values() if clinic else {"clinic_name": "the clinic"}
+        values = clinic_template_values(clinic_from_database_or_file())
         dispatcher.utter_message(response="utter_medical_referral", clinic_name=values["clinic_name"])
         return []

@@ -68,7 +68,7 @@ def _probe_database() -> None:
     """One round trip to the database the actions read and write."""
     from sqlalchemy import text
 
-    from bot.knowledge.database import get_engine
+    from bot.persistence.database import get_engine
 
     with get_engine().connect() as connection:
         connection.execute(text("SELECT 1")).all()

@@ -25,7 +25,6 @@ import logging
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -115,15 +114,6 @@ def process_environment() -> Dict[str, str]:
     env = server_environment()
     env.setdefault("PYTHONWARNINGS", "ignore")  # Rasa's and TensorFlow's deprecation notices: noise to a chat user
     return env
-
-
-def free_ports(count: int) -> List[int]:
-    """`count` distinct free TCP ports on 127.0.0.1 (all sockets held open until all are chosen)."""
-    with contextlib.ExitStack() as stack:
-        sockets = [stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) for _ in range(count)]
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
 
 
 def wait_until_healthy(
@@ -359,7 +349,7 @@ def _rasa_server_command(
     command = [
         sys.executable,
         "-m",
-        "bot.security.rasa_run",
+        "bot.rasa_run",
         "run",
         "--interface",
         interface,
@@ -456,16 +446,6 @@ def chat(action_port: int, rasa_port: int, extra_args: Optional[List[str]] = Non
         return 1
 
 
-def load_dotenv(path: Path = settings.PROJECT_ROOT / ".env") -> None:
-    """KEY=VALUE lines of `.env` (if any) into the environment; variables already set win."""
-    if not path.exists():
-        return
-    for line in path.read_text(encoding="utf-8").splitlines():
-        key, sep, value = line.strip().partition("=")
-        if sep and key and not key.startswith("#"):
-            os.environ.setdefault(key.strip(), value.strip().strip('"').strip("'"))
-
-
 def channel_status() -> List[str]:
     """One line per optional channel: on, or off with the variables it lacks."""
     from bot.channels.config import SlackSettings, TelegramSettings
@@ -545,7 +525,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         help="address the Rasa server listens on (0.0.0.0 to be reachable from outside)",
     )
     args, extra = parser.parse_known_args(argv)
-    load_dotenv()
+    settings.load_dotenv()
     if args.command == "actions":
         run_actions(args.action_port)
     if args.command == "serve":

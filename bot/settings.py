@@ -21,3 +21,13 @@ def database_url() -> str:
     """`DATABASE_URL`, defaulting to a SQLite file under the git-ignored `var/`."""
     url = os.environ.get("DATABASE_URL", "").strip()
     return url or f"sqlite:///{VAR_DIR / 'poreguide.db'}"
+
+
+def load_dotenv(path: Path = PROJECT_ROOT / ".env") -> None:
+    """KEY=VALUE lines of `.env` (if any) into the environment; variables already set win."""
+    if not path.exists():
+        return
+    for line in path.read_text(encoding="utf-8").splitlines():
+        key, sep, value = line.strip().partition("=")
+        if sep and key and not key.startswith("#"):
+            os.environ.setdefault(key.strip(), value.strip().strip('"').strip("'"))

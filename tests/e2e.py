@@ -15,7 +15,8 @@ from typing import Any, Callable, Dict, Generic, Iterator, List, Optional, Tuple
 import pytest
 
 from bot import settings
-from bot.launcher import action_python, action_server, endpoints_file, free_ports, rasa_server
+from bot.launcher import action_python, action_server, endpoints_file, rasa_server
+from tooling.ports import free_ports
 
 T = TypeVar("T")
 MODEL = settings.PROJECT_ROOT / "models" / "poreguide.tar.gz"

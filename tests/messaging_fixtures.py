@@ -22,7 +22,7 @@ from tests.fakes.slack_api import FakeSlackApi
 from tests.fakes.telegram_api import FakeTelegramApi
 
 CHANNELS = [
-    "bot.channels.rest.GuardedRestInput",
+    "bot.rasa_overrides.rest_channel.GuardedRestInput",
     "bot.channels.telegram.TelegramInput",
     "bot.channels.slack.SlackInput",
 ]

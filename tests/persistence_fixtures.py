@@ -23,12 +23,13 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 
-from bot.launcher import action_server, endpoints_file, free_ports, rasa_server
+from bot.launcher import action_server, endpoints_file, rasa_server
 from tests.conftest import POSTGRES_URL, require_service
 from tests.e2e import MODEL, log_tail, probe_answers
+from tooling.ports import free_ports
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-CREDENTIALS = "bot.channels.rest.GuardedRestInput:\nbot.channels.health.HealthInput:\n"
+CREDENTIALS = "bot.rasa_overrides.rest_channel.GuardedRestInput:\nbot.channels.health.HealthInput:\n"
 
 
 # --------------------------------------------------------------------------- services

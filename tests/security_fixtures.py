@@ -14,8 +14,9 @@ from typing import Dict, Iterator, Optional, Tuple
 
 import pytest
 
-from bot.launcher import action_server, endpoints_file, free_ports, rasa_server
+from bot.launcher import action_server, endpoints_file, rasa_server
 from tests.e2e import MODEL, log_tail, probe_answers
+from tooling.ports import free_ports
 
 # Hostile texts people might type: SQL, HTML/script, Python and Jinja templates, log4j lookups.
 INJECTIONS = [

@@ -24,10 +24,10 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from bot.knowledge.database import dispose_engines
-from bot.launcher import free_ports
+from bot.persistence.database import dispose_engines
 from tests.conftest import POSTGRES_URL
 from tests.persistence_fixtures import postgres_admin
+from tooling.ports import free_ports
 
 SMTP_USER = "poreguide"
 SMTP_PASSWORD = "s3cret:pass@word"  # URL-encoded in SMTP_URL

@@ -6,12 +6,13 @@ repository, and conversations saved through PoreGuide's own tracker store (Rasa'
 from __future__ import annotations
 
 import asyncio
+import html
 import re
 import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import pytest
 import requests
@@ -21,7 +22,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
-from bot.consultations.models import ConsultationRequest
+from bot.consultations.models import CONSULTATION, ConsultationRequest
 from bot.consultations.repository import ConsultationRepository
 from bot.consultations.submission import NewConsultation
 from bot.staff_page.app import AccessLogger, create_app
@@ -93,9 +94,11 @@ def store_request(
     treatment: Optional[str] = "microneedling",
     preferred_time: Optional[str] = None,
     reference: Optional[str] = None,
+    kind: str = CONSULTATION,
 ) -> str:
     """A request stored as the booking form stores it (with its staff notices); its reference
-    (`reference` fixes it, for screenshots that stay the same from run to run)."""
+    (`reference` fixes it, for screenshots that stay the same from run to run). `kind` CALLBACK
+    is what the call-back form stores: no treatment or time."""
     repository = (
         ConsultationRepository(engine)
         if reference is None
@@ -110,6 +113,7 @@ def store_request(
             phone=phone,
             preferred_treatment=treatment,
             preferred_time=preferred_time,
+            kind=kind,
         )
     )
     return result.reference
@@ -142,7 +146,7 @@ def save_conversation(
     from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
 
     from bot.persistence.health import HealthRegistry
-    from bot.persistence.tracker_store import PoreGuideTrackerStore
+    from bot.rasa_overrides.sql_tracker_store import PoreGuideTrackerStore
 
     store = PoreGuideTrackerStore(Domain.empty(), host=tracker_url, health=HealthRegistry())
     tracker = _run(store.get_or_create_tracker(sender_id))
@@ -250,6 +254,21 @@ class Page:
         )
         assert response.status_code == 303, response.text
         return client
+
+
+def kinds_listed(listing: str) -> Dict[str, Tuple[str, str]]:
+    """Each listed reference's kind: (the CSS class's kind, the label shown)."""
+    rows = re.findall(
+        r'<a href="/requests/(PG-\w+)">[^<]*</a></td>\s*<td class="kind"><span class="kind kind-(\w+)">([^<]*)</span>',
+        listing,
+    )
+    return {reference: (kind, label) for reference, kind, label in rows}
+
+
+def patient_lines(page_html: str) -> List[str]:
+    """What the patient said, in order, in a transcript on the page (unescaped)."""
+    found = re.findall(r'<li class="line patient">.*?<p class="text">(.*?)</p>', page_html, re.DOTALL)
+    return [html.unescape(text) for text in found]
 
 
 def csrf_of(html: str) -> str:

@@ -36,6 +36,7 @@ from bot.security.action_token import TOKEN_HEADER
 from tests.e2e import MODEL, Conversation, log_tail
 from tests.security_fixtures import http
 from tests.test_security_action_token import _listen_address
+from tooling.ports import free_ports
 
 pytestmark = [
     pytest.mark.slow,
@@ -208,7 +209,7 @@ def comparison(tmp_path_factory: pytest.TempPathFactory, knowledge: Any) -> Iter
     if not MODEL.exists():
         pytest.fail(f"No trained model at {MODEL}: run `make train` first.")
     work = tmp_path_factory.mktemp("python_comparison")
-    new_port, old_port, rasa_port = launcher.free_ports(3)
+    new_port, old_port, rasa_port = free_ports(3)
     runs = {}
     for name, python, port in ((NEW, launcher.action_python(), new_port), (OLD, sys.executable, old_port)):
         (work / name).mkdir()

@@ -1,12 +1,11 @@
-"""A bare name typed at the booking form is an answer (bot/nlu/bare_names.py, applied by the guard)."""
+"""A bare name typed at the booking form is an answer (bot/nlu/bare_names.py, last in the pipeline)."""
 
 from __future__ import annotations
 
 import pytest
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.bare_names import is_a_bare_name
-from bot.nlu.red_flag_guard import RedFlagGuard
+from bot.nlu.bare_names import BareNameReader, is_a_bare_name
 
 
 @pytest.mark.parametrize("text", ["Zebulon Quirkfeather", "Ottoline Vexworth", "Mary-Jane O'Neil", "Anne Marie Lee"])
@@ -29,11 +28,24 @@ def _classified(text, intent, confidence):
 
 
 @pytest.mark.parametrize("intent, confidence", [("stop", 0.36), ("nlu_fallback", 0.3), ("deny", 0.5)])
-def test_the_guard_reads_an_unsure_bare_name_as_an_answer(intent, confidence):
-    [message] = RedFlagGuard({}).process([_classified("Zebulon Quirkfeather", intent, confidence)])
+def test_an_unsure_bare_name_is_read_as_an_answer(intent, confidence):
+    [message] = BareNameReader().process([_classified("Zebulon Quirkfeather", intent, confidence)])
     assert message.get("intent")["name"] == "inform"
 
 
 def test_a_confident_classification_stands():
-    [message] = RedFlagGuard({}).process([_classified("Zebulon Quirkfeather", "stop", 0.9)])
+    [message] = BareNameReader().process([_classified("Zebulon Quirkfeather", "stop", 0.9)])
+    assert message.get("intent")["name"] == "stop"
+
+
+@pytest.mark.parametrize("intent", ["report_red_flag", "report_expected_effect", "ask_medical_advice"])
+def test_a_safety_intent_is_never_overruled(intent):
+    [message] = BareNameReader().process([_classified("Zebulon Quirkfeather", intent, 0.35)])
+    assert message.get("intent")["name"] == intent
+
+
+def test_a_message_naming_a_treatment_is_no_name():
+    message = _classified("Chemical Peels", "stop", 0.4)
+    message.set("entities", [{"entity": "treatment", "value": "chemical_peel", "start": 0, "end": 14}])
+    [message] = BareNameReader().process([message])
     assert message.get("intent")["name"] == "stop"

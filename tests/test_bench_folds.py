@@ -11,8 +11,8 @@ from typing import Dict, List, Tuple
 
 import pytest
 
-from bot.benchmarks import folds, nlu_quality
-from bot.benchmarks.projects import POREGUIDE, Project
+from tooling.benchmarks import folds, nlu_quality
+from tooling.benchmarks.projects import POREGUIDE, Project
 
 INTENTS = {
     "greet": ["hello", "hi there", "good morning", "hey", "hiya", "good evening", "hello bot", "hi friend"],

@@ -16,21 +16,21 @@ import pytest
 import yaml
 
 from bot import settings
-from bot.benchmarks import folds, nlu_quality, results, runner
-from bot.benchmarks.processes import BenchmarkError, peak_rss_mb
-from bot.benchmarks.projects import EDIT_MARK, POREGUIDE, with_one_response_edited
-from bot.benchmarks.serving import percentile
+from tooling.benchmarks import folds, nlu_quality, results, runner
+from tooling.benchmarks.processes import BenchmarkError, peak_rss_mb
+from tooling.benchmarks.projects import EDIT_MARK, POREGUIDE, with_one_response_edited
+from tooling.benchmarks.serving import percentile
 
 QUICK_RUN_TIMEOUT = 900
 
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`python -m bot.benchmarks --quick` into a temporary directory, as `make test` runs it."""
+    """`python -m tooling.benchmarks --quick` into a temporary directory, as `make test` runs it."""
     out = tmp_path_factory.mktemp("bench")
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
     completed = subprocess.run(
-        [sys.executable, "-m", "bot.benchmarks", "--quick", "--out", str(out)],
+        [sys.executable, "-m", "tooling.benchmarks", "--quick", "--out", str(out)],
         cwd=settings.PROJECT_ROOT,
         env=env,
         capture_output=True,

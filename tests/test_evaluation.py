@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.evaluation import Example, HeldOutScores, Prediction, entity_f1_by_label, intent_macro_f1, score
+from tooling.evaluation import Example, HeldOutScores, Prediction, entity_f1_by_label, intent_macro_f1, score
 
 
 def test_intent_macro_f1_averages_over_gold_intents():

@@ -33,8 +33,8 @@ from bot import settings as bot_settings
 from bot.channels.edge import BadInput, UnusableInput, clean_metadata, clean_text, valid_sender
 from bot.channels.reply_guard import input_problem
 from bot.channels.slack import SLACK_ID
-from bot.channels.socketio import MAX_SOCKET_PAYLOAD_BYTES, WebsiteInput, valid_session_id
 from bot.channels.telegram import SECRET_HEADER, with_commands
+from bot.rasa_overrides.socketio_channel import MAX_SOCKET_PAYLOAD_BYTES, WebsiteInput, valid_session_id
 from tests.fakes.slack_api import signed_headers
 from tests.persistence_fixtures import (
     get_json,

@@ -21,7 +21,6 @@ from typing import List
 import pytest
 
 from bot import settings
-from bot.launcher import free_ports
 from bot.security import log_privacy
 from tests.e2e import Conversation
 from tests.persistence_fixtures import get_json, tracker_postgres_url  # noqa: F401 - HARDENING_TRACKER
@@ -36,6 +35,7 @@ from tests.test_hardening_channels import (  # noqa: F401 - `hardened` is the sh
     slack_person,
     telegram_update,
 )
+from tooling.ports import free_ports
 
 NAME, EMAIL, PHONE = "Ottoline Ashgrove", "o.ashgrove@pii-probe.example", "+1 555 013 4488"
 SLASH_MESSAGES = [

@@ -19,10 +19,11 @@ from typing import Any, Callable, Dict, Iterator, List, Tuple
 import pytest
 
 from bot import launcher
-from bot.launcher import Supervisor, free_ports, supervised
+from bot.launcher import Supervisor, supervised
 from tests.e2e import MODEL, Conversation, assert_contains, log_tail
 from tests.persistence_fixtures import get_json, tracker_postgres_url  # noqa: F401 - HARDENING_TRACKER
 from tests.test_hardening_channels import Hardened, hardened  # noqa: F401 - the shared servers' fixture
+from tooling.ports import free_ports
 
 DEAD_DATABASE_URL = "postgresql+psycopg2://postgres@127.0.0.1:1/poreguide"  # nothing listens on port 1
 CHANNEL_VARIABLES = (

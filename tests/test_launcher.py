@@ -10,6 +10,7 @@ import yaml
 from bot import launcher
 from bot.security import rasa_api
 from bot.security.action_token import TOKEN_ENV, TOKEN_HEADER
+from tooling.ports import free_ports
 
 
 def _listening(port: int) -> bool:
@@ -76,7 +77,7 @@ def test_serve_reports_api_and_origins():
 
 @pytest.mark.slow
 def test_chat_stops_the_action_server_when_the_shell_ends():
-    action_port, rasa_port = launcher.free_ports(2)
+    action_port, rasa_port = free_ports(2)
     # `rasa shell --help` ends at once, standing in for a user who leaves the shell.
     assert launcher.chat(action_port, rasa_port, ["--help"]) == 0
     assert not _listening(action_port)
@@ -84,7 +85,7 @@ def test_chat_stops_the_action_server_when_the_shell_ends():
 
 @pytest.mark.slow
 def test_action_server_is_healthy_inside_the_block_and_gone_after(tmp_path):
-    (port,) = launcher.free_ports(1)
+    (port,) = free_ports(1)
     with launcher.action_server(port, tmp_path / "actions.log") as process:
         assert _listening(port)
         assert process.poll() is None
@@ -101,7 +102,7 @@ def test_terminating_the_launcher_stops_the_action_server(tmp_path, stop_signal)
     import sys
     import time
 
-    action_port, rasa_port = launcher.free_ports(2)
+    action_port, rasa_port = free_ports(2)
     # `rasa shell` with no model left to find keeps running until stopped: a stand-in for a chat.
     process = subprocess.Popen(
         [
@@ -140,7 +141,7 @@ def test_serve_runs_the_staff_page_on_loopback_and_stops_it(tmp_path, monkeypatc
     """`make serve` starts the staff page (bot.staff_page) next to the servers, on 127.0.0.1 only."""
     import urllib.request
 
-    (port,) = launcher.free_ports(1)
+    (port,) = free_ports(1)
     monkeypatch.setenv("STAFF_PORT", str(port))
     monkeypatch.setenv("STAFF_SECRET", "s" * 40)
     monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'staff.db'}")

@@ -8,8 +8,9 @@ import sys
 
 import pytest
 
-from bot import loadtest, settings
-from bot.launcher import free_ports
+from bot import settings
+from tooling import loadtest
+from tooling.ports import free_ports
 
 
 def test_percentile_is_nearest_rank():
@@ -57,7 +58,7 @@ def test_small_load_against_the_real_servers(bot_url, tmp_path):
         [
             sys.executable,
             "-m",
-            "bot.loadtest",
+            "tooling.loadtest",
             "--url",
             bot_url,
             "--users",

@@ -20,10 +20,12 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from bot import loadtest, settings
+from bot import settings
 from bot.consultations.submission import ConsultationRecord, NewConsultation
-from bot.launcher import free_ports
-from bot.loadtest_chaos import (
+from tests.conftest import POSTGRES_URL
+from tests.persistence_fixtures import REDIS_URL, postgres_admin, redis_lock_env  # noqa: F401 - fixture
+from tooling import loadtest
+from tooling.loadtest_chaos import (
     ACTION_SERVER,
     KILL_WINDOW,
     RASA_REPLICA,
@@ -34,8 +36,7 @@ from bot.loadtest_chaos import (
     chaos_problems,
     plan_kills,
 )
-from tests.conftest import POSTGRES_URL
-from tests.persistence_fixtures import REDIS_URL, postgres_admin, redis_lock_env  # noqa: F401 - fixture
+from tooling.ports import free_ports
 
 BUDGET = 1.0  # a short reply budget keeps the client tests quick; the logic is the same as with 5 s
 
@@ -255,7 +256,7 @@ def test_short_chaos_run_every_turn_answered_in_time_and_no_booking_lost_or_doub
     command = [
         sys.executable,
         "-m",
-        "bot.loadtest",
+        "tooling.loadtest",
         "--chaos",
         "--users",
         "8",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import hashlib
+import importlib
 import inspect
 import logging
 import warnings
@@ -17,8 +18,7 @@ import pytest
 import rasa
 from rasa.core.actions.action import RemoteAction
 from rasa.core.channels import console
-from rasa.core.lock_store import LockStore
-from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore, ensure_schema_exists
+from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import UserUttered
 from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
@@ -26,54 +26,75 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot import settings
+from bot.persistence.errors import TrackerStoreUnavailable
 from bot.persistence.health import HealthRegistry
-from bot.persistence.tracker_store import PoreGuideTrackerStore, TrackerStoreUnavailable
-from bot.rasa_overrides import action_reply_validation, intent_parse_warning, shell_buttons, sql_session_scope
-from bot.security import log_privacy
+from bot.rasa_overrides import LEANS_ON, action_reply_validation, shell_buttons, sql_session_scope
+from bot.rasa_overrides.sql_tracker_store import PoreGuideTrackerStore
+from bot.security import intent_parse_warning, log_privacy
 from tests.persistence_fixtures import tracker_postgres_url  # noqa: F401 - fixture
 
+OVERRIDES_ROOM = settings.PROJECT_ROOT / "bot" / "rasa_overrides"
 DOMAIN = Domain.load(str(settings.PROJECT_ROOT / "domain.yml"))
 
-# sha256 of inspect.getsource(...) of the Rasa 3.6.21 code each override was written against.
-LEANS_ON = {
-    "SQLTrackerStore.session_scope": (
-        SQLTrackerStore.session_scope,
-        "6775e1ede3ec8d2d1ba466d06c850b44201630347ccde7f91c33d3c1a2554818",
+# sha256 of inspect.getsource(...) of the Rasa 3.6.21 code each override was written against
+# (bot.rasa_overrides.LEANS_ON says which override leans on which).
+PINNED = {
+    "rasa.core.actions.action:RemoteAction._validate_action_result": (
+        "f8cdb4be6812396167ced74161b2ccd65c5ea676ad86d7d359d8c322d9d8dc42"
     ),
-    "ensure_schema_exists": (ensure_schema_exists, "deb85efe22aad4a510c15eca788fd4f10b45ee7912f70591f4c2626e82fefe22"),
-    "YAMLStoryReader.unpack_regex_message": (
-        YAMLStoryReader.unpack_regex_message,
-        "bf81f8a66c2c3e526dd4eba42de36f716b7c5f9fafbe91ece460bcb6e157fa91",
+    "rasa.core.actions.action:RemoteAction.action_response_format_spec": (
+        "091b74aa3738d1262cf3c028386aaf9dd4f0d5c1374b62392411d70a79104a46"
     ),
-    "YAMLStoryReader._intent_name_from_regex_match": (
-        YAMLStoryReader._intent_name_from_regex_match,
-        "617b7899c40ac0c8ef2486445f94993b85c65a71542fc2943c96d6bfdcf734c5",
+    "rasa.core.channels.channel:OutputChannel.send_response": (
+        "dfa5294a87fcab23d43435e6b1a46f281cf793a04bfe30eef1060d5c155e9330"
     ),
-    "YAMLStoryReader._entities_from_regex_match": (
-        YAMLStoryReader._entities_from_regex_match,
-        "c654a66d095fcd1c0a2e44eb5a8fe8af357d8f4091be470540e831a45c97a0b1",
+    "rasa.core.channels.channel:UserMessage.__init__": (
+        "1a09604afc04796ed6fe017bf4711b64c8e3600549315091fc6fcbfbb4ebda66"
     ),
-    "RemoteAction._validate_action_result": (
-        RemoteAction._validate_action_result,
-        "f8cdb4be6812396167ced74161b2ccd65c5ea676ad86d7d359d8c322d9d8dc42",
+    "rasa.core.channels.console:_get_user_input": ("72943a5ff71d48f4e72d48b8ac518f1ec486d056a7498a358427258157210440"),
+    "rasa.core.channels.console:record_messages": ("fc840eb6c2689eee402b67c5916fcb0f2756a91d89e6c37b59e3c810540e7184"),
+    "rasa.core.channels.rest:RestInput.blueprint": ("886a9338e4c2505a0d2e70242c27887311d1529a18037dbd6d1dbfe77f699d0f"),
+    "rasa.core.channels.rest:RestInput.stream_response": (
+        "1fe0bdd810046ffed62acb0cd99cf14541bde34b97957374a165c006739a1f2b"
     ),
-    # bot/persistence/lock_store.py: `lock` re-implemented (a renewed lease on Redis), on these two.
-    "LockStore.lock": (LockStore.lock, "8b9b716c031a34445100c32e7123859553831d2ac4747ae2b47a581f137ea371"),
-    "LockStore._acquire_lock": (
-        LockStore._acquire_lock,
-        "ead2fff373291c24619f2a2b53453f64ed2975ed68f53dce0e56041061356f05",
+    "rasa.core.channels.socketio:SocketBlueprint": ("726fa91f417575e94479db09d97879830ce874b5943dd8dd7db856b582c0ff36"),
+    "rasa.core.channels.socketio:SocketIOInput.__init__": (
+        "d9f5d7dbc59ba16b80d0aadf971b73512185ed7229c4959e1da367fd43d496de"
     ),
-    "console._get_user_input": (
-        console._get_user_input,
-        "72943a5ff71d48f4e72d48b8ac518f1ec486d056a7498a358427258157210440",
+    "rasa.core.channels.socketio:SocketIOInput.blueprint": (
+        "1246d69fa05c3b1f3dcc77d4ef78e992674cc3d9f7077e9793fd578563b9ee73"
     ),
-    "console.record_messages": (
-        console.record_messages,
-        "fc840eb6c2689eee402b67c5916fcb0f2756a91d89e6c37b59e3c810540e7184",
+    "rasa.core.channels.socketio:SocketIOOutput": ("370dc3e8aca97964842123b13ac37e110a66b9513d43b5bffe08902c64ca454e"),
+    "rasa.core.lock_store:LockStore._acquire_lock": (
+        "ead2fff373291c24619f2a2b53453f64ed2975ed68f53dce0e56041061356f05"
     ),
-    "RemoteAction.action_response_format_spec": (
-        RemoteAction.action_response_format_spec,
-        "091b74aa3738d1262cf3c028386aaf9dd4f0d5c1374b62392411d70a79104a46",
+    "rasa.core.lock_store:LockStore.lock": ("8b9b716c031a34445100c32e7123859553831d2ac4747ae2b47a581f137ea371"),
+    "rasa.core.tracker_store:SQLTrackerStore.__init__": (
+        "64e704d159dfa35b86175cccdc9d08b05cbf91b2e0779bccf115671106ad9314"
+    ),
+    "rasa.core.tracker_store:SQLTrackerStore._retrieve": (
+        "c8adbf6f4b61ddd1124690944ebdf2ebc82d0723bd07c6704caab0b80120a0ef"
+    ),
+    "rasa.core.tracker_store:SQLTrackerStore.keys": (
+        "a9ae29732f2e3e6a434315274db9e03c4ccaba5d1dfe3a9cb55b00b4d5c1d2c8"
+    ),
+    "rasa.core.tracker_store:SQLTrackerStore.save": (
+        "57165e46eab3de0866e77f03df0bf7fd5eac2c1de617ed431b934c9a4edfeef6"
+    ),
+    "rasa.core.tracker_store:SQLTrackerStore.session_scope": (
+        "6775e1ede3ec8d2d1ba466d06c850b44201630347ccde7f91c33d3c1a2554818"
+    ),
+    "rasa.core.tracker_store:ensure_schema_exists": (
+        "deb85efe22aad4a510c15eca788fd4f10b45ee7912f70591f4c2626e82fefe22"
+    ),
+    "rasa.shared.core.training_data.story_reader.yaml_story_reader:YAMLStoryReader._entities_from_regex_match": (
+        "c654a66d095fcd1c0a2e44eb5a8fe8af357d8f4091be470540e831a45c97a0b1"
+    ),
+    "rasa.shared.core.training_data.story_reader.yaml_story_reader:YAMLStoryReader._intent_name_from_regex_match": (
+        "617b7899c40ac0c8ef2486445f94993b85c65a71542fc2943c96d6bfdcf734c5"
+    ),
+    "rasa.shared.core.training_data.story_reader.yaml_story_reader:YAMLStoryReader.unpack_regex_message": (
+        "bf81f8a66c2c3e526dd4eba42de36f716b7c5f9fafbe91ece460bcb6e157fa91"
     ),
 }
 
@@ -100,12 +121,40 @@ def test_rasa_is_the_version_the_overrides_were_written_for() -> None:
     assert rasa.__version__ == "3.6.21"
 
 
-@pytest.mark.parametrize("name", list(LEANS_ON))
+@pytest.mark.parametrize("name", sorted(PINNED))
 def test_the_rasa_code_an_override_leans_on_is_unchanged(name: str) -> None:
-    function, expected = LEANS_ON[name]
-    assert _source_hash(function) == expected, (
-        f"Rasa's {name} changed: re-read it and re-check the override in bot/rasa_overrides/ before updating this hash"
+    assert _source_hash(_rasa_object(name)) == PINNED[name], (
+        f"Rasa's {name} changed: re-read it and re-check {_leaning_on(name)} before updating this hash"
     )
+
+
+def test_every_module_in_the_overrides_room_is_listed_with_what_it_leans_on() -> None:
+    room = {f"bot.rasa_overrides.{path.stem}" for path in OVERRIDES_ROOM.glob("*.py") if path.stem != "__init__"}
+    assert room <= set(LEANS_ON), f"not in bot.rasa_overrides.LEANS_ON: {sorted(room - set(LEANS_ON))}"
+    assert all(LEANS_ON[module] for module in room)
+
+
+def test_everything_listed_is_pinned_and_everything_pinned_is_listed() -> None:
+    listed = {name for names in LEANS_ON.values() for name in names}
+    assert listed == set(PINNED)
+
+
+@pytest.mark.parametrize("module", sorted(module for module in LEANS_ON if module.startswith("bot.rasa_overrides.")))
+def test_each_override_opens_with_the_rasa_behaviour_it_changes(module: str) -> None:
+    opening = (importlib.import_module(module).__doc__ or "").split("\n\n")[0]
+    assert "Rasa" in opening, f"{module}: its docstring must open with the Rasa behaviour it changes"
+
+
+def _rasa_object(name: str) -> Any:
+    module, qualified = name.split(":")
+    found: Any = importlib.import_module(module)
+    for part in qualified.split("."):
+        found = getattr(found, part)
+    return found
+
+
+def _leaning_on(name: str) -> str:
+    return ", ".join(module for module, names in LEANS_ON.items() if name in names)
 
 
 def test_rasas_own_session_scope_still_exits_on_any_value_error(tmp_path: Path) -> None:
@@ -262,10 +311,10 @@ def test_rasas_own_validation_checks_the_schema_on_every_reply(monkeypatch: pyte
 
 
 def test_the_rasa_server_runs_with_the_validator_built_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`python -m bot.security.rasa_run` (what the launcher starts) installs the override."""
+    """`python -m bot.rasa_run` (what the launcher starts) installs the override."""
     import rasa.__main__
 
-    from bot.security import rasa_run
+    from bot import rasa_run
 
     monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
     monkeypatch.setattr(rasa.__main__, "main", lambda: None)
@@ -361,5 +410,7 @@ def test_bot_shell_hides_library_notices_and_keeps_the_projects_warnings(monkeyp
     warnings.showwarning(DeprecationWarning("declare_namespace"), DeprecationWarning, library, 1)
     warnings.showwarning(FutureWarning("tf"), FutureWarning, library, 1)
     warnings.showwarning(UserWarning("a missing response"), UserWarning, library, 1)
-    warnings.showwarning(DeprecationWarning("ours"), DeprecationWarning, "/work/main/bot/channels/rest.py", 1)
+    warnings.showwarning(
+        DeprecationWarning("ours"), DeprecationWarning, "/work/main/bot/rasa_overrides/rest_channel.py", 1
+    )
     assert shown == [(UserWarning, "a missing response"), (DeprecationWarning, "ours")]

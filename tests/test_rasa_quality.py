@@ -67,7 +67,7 @@ def test_held_out_nlu_meets_the_bar(capsys, tmp_path):
         [
             sys.executable,
             "-m",
-            "bot.evaluation",
+            "tooling.evaluation",
             "--model",
             str(MODEL),
             "--out",
@@ -84,7 +84,7 @@ def test_held_out_nlu_meets_the_bar(capsys, tmp_path):
 def test_patients_own_wording_meets_the_bar(capsys, tmp_path):
     """tests/nlu_wild.yml: typos, slang, long stories, third person; written before the bot was
     changed for it and never trained on (tests/test_held_out_files.py checks the second part)."""
-    result = _run([sys.executable, "-m", "bot.evaluation", "--wild", "--model", str(MODEL)], tmp_path / "wild.log")
+    result = _run([sys.executable, "-m", "tooling.evaluation", "--wild", "--model", str(MODEL)], tmp_path / "wild.log")
     summary = [line for line in result.stdout.splitlines() if line.startswith(("Held-out", "FAIL"))]
     with capsys.disabled():
         print("\n" + "\n".join(summary))

@@ -94,10 +94,10 @@ def test_unreachable_server_is_reported_as_unavailable():
 
 
 def test_no_engine_is_created_at_import_or_construction(monkeypatch):
-    import bot.knowledge.database as database
+    import bot.persistence.database as database
 
     created = []
-    monkeypatch.setattr(database, "_create_engine", lambda url: created.append(url))
+    monkeypatch.setattr(database, "create_sql_engine", lambda url: created.append(url))
     KnowledgeRepository()
     assert created == []
 

@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu.red_flag_guard import EXPECTED_EFFECT_INTENT, LEVEL_ENTITY, MEDICAL_INTENT, RED_FLAG_INTENT, RedFlagGuard
+from bot.safety.red_flag_guard import (
+    EXPECTED_EFFECT_INTENT,
+    LEVEL_ENTITY,
+    MEDICAL_INTENT,
+    RED_FLAG_INTENT,
+    RedFlagGuard,
+)
 from bot.safety.screening import EMERGENCY, URGENT, Screener, phrase_pattern, sentences
 from tests.safety.cases import MAX_BENIGN_FALSE_ALARMS, load_cases
 

@@ -15,7 +15,7 @@ import redis
 from rasa.core.lock_store import LockError
 
 from bot.persistence.health import HealthRegistry
-from bot.persistence.lock_store import PoreGuideLockStore
+from bot.rasa_overrides.lock_store import PoreGuideLockStore
 from tests.e2e import Conversation, assert_contains, send
 from tests.persistence_fixtures import (  # noqa: F401 - fixtures
     REDIS_URL,
@@ -91,7 +91,7 @@ def test_a_killed_holders_ticket_blocks_its_conversation_for_seconds_not_a_minut
     """A replica SIGKILLed mid-turn never cleans up its ticket. Rasa's tickets live 60 s, so the
     person's next message waited a minute on every other replica (the chaos run); ours are leases
     that only a living holder renews, so the next turn starts within about LEASE_SECONDS."""
-    from bot.persistence import lock_store
+    from bot.rasa_overrides import lock_store
 
     for name, value in redis_lock_env.items():
         monkeypatch.setenv(name, value)
@@ -115,7 +115,7 @@ def test_a_living_holder_keeps_its_lease_through_a_long_turn(
     """The lease is renewed while the turn runs, even when the turn blocks the event loop."""
     import time
 
-    from bot.persistence import lock_store
+    from bot.rasa_overrides import lock_store
 
     for name, value in redis_lock_env.items():
         monkeypatch.setenv(name, value)

@@ -12,9 +12,9 @@ from typing import Dict
 import pytest
 
 from bot import launcher
-from bot.launcher import free_ports
 from bot.security.action_token import TOKEN_ENV, TOKEN_HEADER
 from tests.security_fixtures import http
+from tooling.ports import free_ports
 
 
 def _fresh_app(name: str):

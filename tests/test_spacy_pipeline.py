@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import spacy
 
-from bot.nlp.spacy_pipeline import FINGERPRINT_FILE, build_pipeline, save_pipeline
+from bot.nlu.spacy_pipeline import FINGERPRINT_FILE, build_pipeline, save_pipeline
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from typing import Dict, Set
 
 import pytest
 
-from bot.nlp.patterns import entity_terms
+from bot.nlu.patterns import entity_terms
 from bot.nlu.spelling import SpellingCorrector, canonical_pairs
 
 

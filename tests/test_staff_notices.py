@@ -28,9 +28,9 @@ from actions.safety import ActionHandleRedFlag
 from bot import launcher
 from bot.consultations.repository import ConsultationRepository, ConsultationStoreUnavailable
 from bot.consultations.submission import NewConsultation
-from bot.knowledge.database import get_engine
 from bot.knowledge.repository import KnowledgeRepository
 from bot.knowledge.seed import seed_database
+from bot.persistence.database import get_engine
 from bot.security.action_token import TOKEN_HEADER
 from bot.staff import alerts
 from bot.staff.config import RetentionSettings, SlackNoticeSettings, SmtpSettings, StaffConfigError
@@ -52,6 +52,7 @@ from tests.staff_fixtures import (  # noqa: F401 - fixtures
     database_url,
     mail_server,
 )
+from tooling.ports import free_ports
 
 SLACK_TOKEN = "xoxb-staff-test-token"
 STAFF_CHANNEL = "C0STAFF01"
@@ -499,7 +500,7 @@ def test_the_action_server_sends_the_notices_itself(tmp_path: Path, knowledge, m
     seeding = create_engine(database_url, future=True)
     seed_database(seeding, knowledge)
     seeding.dispose()
-    port = launcher.free_ports(1)[0]
+    port = free_ports(1)[0]
     with FakeSlackApi(SLACK_TOKEN) as slack:
         env = {
             "DATABASE_URL": database_url,

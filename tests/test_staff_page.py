@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import settings
-from bot.launcher import free_ports
+from bot.consultations.models import CALLBACK
 from bot.staff.links import conversation_key
 from bot.staff.outbox import OutboxNotice
 from bot.staff_page import audit
@@ -38,6 +38,7 @@ from tests.staff_page_fixtures import (  # noqa: F401 - the databases fixture
     csrf_of,
     databases,
     events_of,
+    kinds_listed,
     save_conversation,
     sqlite_databases,
     start_page,
@@ -45,6 +46,7 @@ from tests.staff_page_fixtures import (  # noqa: F401 - the databases fixture
     store_raw_request,
     store_request,
 )
+from tooling.ports import free_ports
 
 NAME, EMAIL = "Maria Lopez", "maria.lopez@example.com"
 SAID = "I have pus and a fever since my peel on Monday"
@@ -357,7 +359,9 @@ def test_forms_without_the_sessions_token_change_nothing(sqlite_page: Page) -> N
 
 def test_list_newest_first_filtered_by_status_and_searched_by_reference(any_page: Page) -> None:
     first = store_request(any_page.engine, "Ana First", "web-1", email="first@example.com")
-    second = store_request(any_page.engine, "Bo Second", "web-2", phone="+44 20 7946 0001")
+    second = store_request(
+        any_page.engine, "Bo Second", "web-2", phone="+44 20 7946 0001", treatment=None, kind=CALLBACK
+    )
     third = store_request(any_page.engine, "Cy Third", "web-3", email="third@example.com", treatment=None)
     client = any_page.sign_in()
     listing = client.get(f"{any_page.url}/requests", timeout=30).text
@@ -365,6 +369,12 @@ def test_list_newest_first_filtered_by_status_and_searched_by_reference(any_page
         listing.index(reference) for reference in (third, second, first)
     )
     assert "3 requests" in listing and "+442079460001" in listing
+    assert "<th>Kind</th>" in listing
+    assert kinds_listed(listing) == {
+        third: ("consultation", "consultation"),
+        second: ("callback", "call back"),
+        first: ("consultation", "consultation"),
+    }
 
     assert (
         form_post(
@@ -386,6 +396,28 @@ def test_list_newest_first_filtered_by_status_and_searched_by_reference(any_page
     assert "No requests match this filter." in nothing
     details = [row.detail for row in audit_rows(any_page) if row.action == audit.VIEW_LIST]
     assert "status=contacted search=- page=1" in details and f"status=all search={third[3:7]} page=1" in details
+
+
+def test_a_request_shows_whether_it_is_a_consultation_or_a_call_back(any_page: Page) -> None:
+    """A call back asks for a phone call, not a slot: the detail page says which one it is, and so
+    do the conversation's list of requests."""
+    call_back = store_request(
+        any_page.engine, "Sam Caller", "web-sam", phone="+1 555 010 0177", treatment=None, kind=CALLBACK
+    )
+    consultation = store_request(any_page.engine, "Sam Caller", "web-sam", phone="+1 555 010 0177")
+    client = any_page.sign_in()
+    shown = client.get(f"{any_page.url}/requests/{call_back}", timeout=30).text
+    assert '<dt>Kind</dt><dd class="kind"><span class="kind kind-callback">call back</span></dd>' in shown
+    shown = client.get(f"{any_page.url}/requests/{consultation}", timeout=30).text
+    assert '<dt>Kind</dt><dd class="kind"><span class="kind kind-consultation">consultation</span></dd>' in shown
+    save_conversation(
+        any_page.databases.tracker_url, "web-sam", [("call me back please", "What name should the clinic use?")]
+    )
+    conversation = client.get(f"{any_page.url}/conversations/{conversation_key('web-sam')}", timeout=30).text
+    assert (
+        f"{call_back}</a> (call back, new)" in conversation
+        and f"{consultation}</a> (consultation, new)" in conversation
+    )
 
 
 def test_a_status_change_keeps_its_note_and_history(any_page: Page) -> None:
@@ -459,7 +491,9 @@ def test_the_transcript_comes_from_the_tracker_store(any_page: Page) -> None:
 
 def test_csv_export_with_statuses_and_no_formulas(any_page: Page) -> None:
     plain = store_request(any_page.engine, NAME, "web-1", email=EMAIL, preferred_time="mornings")
-    formula = store_request(any_page.engine, "=HYPERLINK(x) Bob", "web-2", phone="+44 20 7946 0001")
+    formula = store_request(
+        any_page.engine, "=HYPERLINK(x) Bob", "web-2", phone="+44 20 7946 0001", treatment=None, kind=CALLBACK
+    )
     client = any_page.sign_in()
     form_post(
         client,
@@ -485,15 +519,16 @@ def test_csv_export_with_statuses_and_no_formulas(any_page: Page) -> None:
         "Phone",
         "Treatment",
         "Preferred time",
+        "Kind",
         "Status",
         "Status changed (UTC)",
         "Note",
     ]
     by_reference = {row[0]: row for row in rows[1:]}
-    assert by_reference[plain][2:5] == [NAME, EMAIL, ""] and by_reference[plain][7] == "booked"
-    assert by_reference[plain][9] == "Tuesday"
+    assert by_reference[plain][2:5] == [NAME, EMAIL, ""] and by_reference[plain][7:9] == ["consultation", "booked"]
+    assert by_reference[plain][10] == "Tuesday"
     assert by_reference[formula][2] == "'=HYPERLINK(x) Bob" and by_reference[formula][4] == "'+442079460001"
-    assert by_reference[formula][7] == "new"
+    assert by_reference[formula][5] == "" and by_reference[formula][7:9] == ["callback", "new"]
 
     only_new = form_post(client, f"{any_page.url}/export", f"{any_page.url}/requests", status="new")
     assert [row[0] for row in csv.reader(io.StringIO(only_new.content.decode("utf-8-sig")))][1:] == [formula]

@@ -23,7 +23,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.shared.utils.io import read_config_file
 
 from bot import settings
-from bot.nlp.spacy_pipeline import build_pipeline
+from bot.nlu.spacy_pipeline import build_pipeline
 from bot.nlu.text_normalizer import NORMALIZATION, TextNormalizer, TextNormalizerRestore
 
 DIMENSIONS = ["treatment", "skin_type", "concern", "aspect"]
@@ -173,10 +173,11 @@ def test_a_model_without_the_vocabulary_leaves_messages_alone(tmp_path: Path):
 
 
 def test_config_puts_the_normalizer_first_and_the_restore_last():
+    """Restore is last but for the bare-name reader, which reads the text as typed."""
     config = read_config_file(str(settings.PROJECT_ROOT / "config.yml"))
     names = [component["name"] for component in config["pipeline"]]
     assert names[0] == "bot.nlu.text_normalizer.TextNormalizer" and names[1] == "SpacyNLP"
-    assert names[-1] == "bot.nlu.text_normalizer.TextNormalizerRestore"
+    assert names[-2:] == ["bot.nlu.text_normalizer.TextNormalizerRestore", "bot.nlu.bare_names.BareNameReader"]
     graph = DefaultV1Recipe().graph_config_for_recipe(config, {}, training_type=TrainingType.NLU)
     train = graph.train_schema.nodes
     assert train["run_SpacyNLP1"].needs["training_data"] == "run_bot.nlu.text_normalizer.TextNormalizer0"

@@ -15,8 +15,9 @@ from sqlalchemy import create_engine, inspect
 
 from bot import settings
 from bot.persistence import config
+from bot.persistence.errors import TrackerStoreUnavailable
 from bot.persistence.health import HealthRegistry
-from bot.persistence.tracker_store import PoreGuideTrackerStore, TrackerStoreUnavailable
+from bot.rasa_overrides.sql_tracker_store import PoreGuideTrackerStore
 from tests.persistence_fixtures import (  # noqa: F401 - fixtures
     TcpForwarder,
     postgres_target,

@@ -5,13 +5,13 @@ from __future__ import annotations
 import yaml
 
 from bot import settings
-from bot.nlp.training_vocabulary import render_vocabulary
+from bot.nlu.training_vocabulary import render_vocabulary
 
 
 def test_committed_vocabulary_is_current(knowledge):
     committed = settings.VOCABULARY_TRAINING_FILE.read_text(encoding="utf-8")
     assert committed == render_vocabulary(knowledge), (
-        "run `make setup` (python -m bot.nlp build) and commit data/vocabulary.yml"
+        "run `make setup` (python -m bot.nlu build) and commit data/vocabulary.yml"
     )
 
 

@@ -11,8 +11,8 @@ import pytest
 import redis
 
 from bot.channels.webhook_tools import SHARED_SEEN_TTL_SECONDS, SeenIds, SharedSeenIds, seen_ids
-from bot.launcher import free_ports
 from tests.persistence_fixtures import REDIS_URL, redis_lock_env  # noqa: F401 - fixture
+from tooling.ports import free_ports
 
 
 def test_two_processes_recognise_each_others_deliveries(

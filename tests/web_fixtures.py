@@ -32,8 +32,8 @@ CHROMIUM_ARGS = [
 ARTIFACTS = settings.PROJECT_ROOT / "var" / "test-artifacts"
 REPLY_TIMEOUT = 60.0  # seconds; generous for a loaded CI machine, never a speed check
 WEBSITE_CREDENTIALS = """\
-bot.channels.rest.GuardedRestInput:
-bot.channels.socketio.WebsiteInput:
+bot.rasa_overrides.rest_channel.GuardedRestInput:
+bot.rasa_overrides.socketio_channel.WebsiteInput:
   user_message_evt: user_uttered
   bot_message_evt: bot_uttered
   session_persistence: true

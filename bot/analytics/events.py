@@ -10,6 +10,9 @@ from typing import Any, Dict, Iterator
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from bot.persistence.database import create_sql_engine
+from bot.persistence.errors import TrackerStoreUnavailable
+
 EVENTS = sa.Table(
     "events",
     sa.MetaData(),
@@ -24,10 +27,6 @@ EVENTS = sa.Table(
 BATCH = 1000
 
 
-class TrackerStoreUnavailable(Exception):
-    """The database cannot be reached or has no `events` table (no conversation was stored yet)."""
-
-
 @dataclass(frozen=True)
 class StoredEvent:
     conversation: str  # the sender id: used only to group events, never reported
@@ -38,7 +37,7 @@ class StoredEvent:
 
 def open_engine(url: str) -> Engine:
     try:
-        return sa.create_engine(url, future=True)
+        return create_sql_engine(url)
     except (sa.exc.ArgumentError, ImportError) as error:
         raise TrackerStoreUnavailable(f"not a usable database URL ({type(error).__name__})") from error
 

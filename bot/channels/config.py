@@ -82,16 +82,3 @@ class SlackSettings(_OptionalChannel):
             signing_secret=env["SLACK_SIGNING_SECRET"].strip(),
             api_base_url=_base_url(env, "SLACK_API_BASE_URL", SLACK_API_DEFAULT),
         )
-
-
-@dataclass(frozen=True)
-class WebSettings:
-    """The website channel: which other origins may open the socket (default: none but the
-    server's own origin, i.e. the demo page it serves)."""
-
-    allowed_origins: Tuple[str, ...] = ()
-
-    @classmethod
-    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "WebSettings":
-        raw = _env(env).get("POREGUIDE_ALLOWED_ORIGINS", "")
-        return cls(tuple(origin.strip().rstrip("/") for origin in raw.split(",") if origin.strip()))

@@ -30,13 +30,12 @@ from bot.channels.edge import (  # noqa: F401 - UnusableInput and MAX_MESSAGE_CH
     clean_text,
     valid_sender,
 )
-from bot.knowledge.schema import KnowledgeError, load_knowledge
+from bot.knowledge.schema import KnowledgeError, clinic_template_values, load_knowledge
 from bot.security.log_privacy import withheld
 
 logger = logging.getLogger(__name__)
 
 MESSAGES_FILE = Path(__file__).with_name("messages.yml")
-FALLBACK_CONTACT = {"clinic_name": "the clinic", "clinic_phone": "by phone", "clinic_email": "by email"}
 
 MessageHandler = Callable[[UserMessage], Awaitable[Any]]
 
@@ -54,8 +53,8 @@ def clinic_contact() -> Dict[str, str]:
         clinic = load_knowledge(settings.knowledge_file()).clinic
     except (KnowledgeError, OSError) as error:
         logger.error("Knowledge file unreadable; the problem message names no contact: %s", error)
-        return dict(FALLBACK_CONTACT)
-    return clinic.template_values()
+        return clinic_template_values(None)
+    return clinic_template_values(clinic)
 
 
 def problem_reply(key: str, **values: Any) -> str:

@@ -17,7 +17,7 @@ from bot.consultations.references import is_reference
 from bot.consultations.report import format_table, write_csv
 from bot.consultations.repository import ConsultationRepository, ConsultationStoreUnavailable
 from bot.consultations.validation import InvalidContact
-from bot.knowledge.database import get_engine
+from bot.persistence.database import get_engine
 from bot.staff.erasure import Person, erase
 from bot.staff.tracker_events import tracker_url
 

@@ -28,7 +28,7 @@ from bot.consultations.submission import (
     require_consent,
 )
 from bot.consultations.validation import validate_email
-from bot.knowledge.database import UsesDatabase
+from bot.persistence.database import UsesDatabase
 from bot.staff import outbox
 
 logger = logging.getLogger(__name__)

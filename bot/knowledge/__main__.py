@@ -8,9 +8,9 @@ import sys
 from typing import List, Optional
 
 from bot import settings
-from bot.knowledge.database import get_engine
 from bot.knowledge.schema import KnowledgeError, load_knowledge
 from bot.knowledge.seed import seed_database
+from bot.persistence.database import get_engine
 
 
 def main(argv: Optional[List[str]] = None) -> int:

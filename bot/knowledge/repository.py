@@ -9,7 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from bot.knowledge.database import UsesDatabase
 from bot.knowledge.models import (
     AnswerRow,
     AspectRow,
@@ -23,6 +22,7 @@ from bot.knowledge.models import (
     TreatmentTermRow,
 )
 from bot.knowledge.schema import CLINIC_FIELDS, Clinic, Question, RankingRule, Recommendation, RedFlagLevel, RedFlags
+from bot.persistence.database import UsesDatabase
 
 T = TypeVar("T")
 

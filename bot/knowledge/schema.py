@@ -64,6 +64,23 @@ class Clinic:
         return {f"clinic_{name}": getattr(self, name) for name in CLINIC_FIELDS}
 
 
+# What `{clinic_*}` placeholders say when neither the database nor the knowledge file can be read:
+# the reply still makes sense and points the person to the clinic, and names no contact it lacks.
+UNKNOWN_CLINIC_VALUES: Dict[str, str] = {
+    "clinic_name": "the clinic",
+    "clinic_phone": "by phone",
+    "clinic_email": "by email",
+    "clinic_address": "the clinic",
+    "clinic_hours": "its opening hours",
+    "clinic_booking_url": "the clinic's website",
+}
+
+
+def clinic_template_values(clinic: Optional["Clinic"]) -> Dict[str, str]:
+    """`clinic.template_values()`, or the placeholders' words for an unknown clinic."""
+    return clinic.template_values() if clinic else dict(UNKNOWN_CLINIC_VALUES)
+
+
 @dataclass(frozen=True)
 class Aspect:
     key: str
@@ -236,7 +253,7 @@ SAFETY_SECTIONS = ("sources", "red_flags", "screening")
 
 def safety_sections(text: str, where: str = "knowledge") -> str:
     """The YAML of the sections the red-flag screening needs, cut from a knowledge file's text: what
-    a trained model keeps (bot/nlu/red_flag_guard.py), so that editing the clinic's hours or a
+    a trained model keeps (bot/safety/red_flag_guard.py), so that editing the clinic's hours or a
     treatment's facts neither changes nor breaks the model's safety floor."""
     try:
         data = yaml.safe_load(text)

@@ -41,6 +41,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.spelling import FUZZY_CUTOFF, Correction, Replacement, SpellingCorrector, canonical_pairs, normalise_phrase
+from bot.nlu.stateless_component import StatelessComponent
 
 logger = logging.getLogger(__name__)
 
@@ -179,18 +180,8 @@ class TextNormalizer(GraphComponent):
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
-class TextNormalizerRestore(GraphComponent):
+class TextNormalizerRestore(StatelessComponent):
     """Puts back the text TextNormalizer corrected and maps entity offsets onto it."""
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "TextNormalizerRestore":
-        return cls()
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:

@@ -1,11 +1,61 @@
-"""Where PoreGuide changes behaviour of Rasa 3.6.21 itself, one module per change. Each module
-says which Rasa behaviour it changes and why, and tests/test_rasa_overrides.py fails as soon as the
-Rasa code it leans on is no longer the code that was read (a Rasa upgrade must re-check them):
+"""Every place PoreGuide changes what Rasa 3.6.21 itself does, one module each in this folder, each
+opening with the Rasa behaviour it changes and why. `LEANS_ON` below is the list a Rasa upgrade
+must re-check: for each module, the Rasa code it replaces, skips or relies on. tests/test_rasa_overrides.py
+pins that code (a hash of its source as read for 3.6.21), so an upgrade fails there, loudly, and nowhere else.
 
-- `sql_session_scope`: `SQLTrackerStore.session_scope` ends the process (`sys.exit`) on any
-  ValueError; here only a missing PostgreSQL schema is reported, as an error, and nothing exits.
-- `intent_parse_warning`: Rasa's "Failed to parse arguments in line '...'" warning quotes the
-  whole message a person typed; the log privacy filter keeps only its first, text-free part.
-- `action_reply_validation`: Rasa checks its action-reply schema against the JSON-Schema metaschema
-  again for every custom action's reply; here the validator is built once (same verdicts, same errors).
-"""
+Configured by name in Rasa's files: `socketio_channel.WebsiteInput` and `rest_channel.GuardedRestInput`
+(credentials.yml), `sql_tracker_store.PoreGuideTrackerStore` and `lock_store.PoreGuideLockStore`
+(endpoints.yml). Installed in the process: `action_reply_validation` (by `bot.rasa_run`), `shell_buttons`
+(by `bot.shell`), `sql_session_scope` (by the tracker store).
+
+Two uses of Rasa's public channel API live with the channel code and are pinned too:
+`bot.channels.reply_guard` counts a turn's replies by wrapping one output channel's `send_response`,
+and `bot.channels.edge.UnusableInput` relies on `UserMessage` passing its text on unchanged.
+`bot.security.intent_parse_warning` relies on the wording of one Rasa warning (log privacy)."""
+
+from __future__ import annotations
+
+from typing import Dict, Tuple
+
+# module -> the Rasa code it leans on, as "module:qualified.name".
+LEANS_ON: Dict[str, Tuple[str, ...]] = {
+    "bot.rasa_overrides.action_reply_validation": (
+        "rasa.core.actions.action:RemoteAction._validate_action_result",
+        "rasa.core.actions.action:RemoteAction.action_response_format_spec",
+    ),
+    "bot.rasa_overrides.lock_store": (
+        "rasa.core.lock_store:LockStore.lock",
+        "rasa.core.lock_store:LockStore._acquire_lock",
+    ),
+    "bot.rasa_overrides.rest_channel": (
+        "rasa.core.channels.rest:RestInput.blueprint",
+        "rasa.core.channels.rest:RestInput.stream_response",
+    ),
+    "bot.rasa_overrides.shell_buttons": (
+        "rasa.core.channels.console:_get_user_input",
+        "rasa.core.channels.console:record_messages",
+    ),
+    "bot.rasa_overrides.socketio_channel": (
+        "rasa.core.channels.socketio:SocketIOInput.__init__",
+        "rasa.core.channels.socketio:SocketIOInput.blueprint",
+        "rasa.core.channels.socketio:SocketBlueprint",
+        "rasa.core.channels.socketio:SocketIOOutput",
+    ),
+    "bot.rasa_overrides.sql_session_scope": (
+        "rasa.core.tracker_store:SQLTrackerStore.session_scope",
+        "rasa.core.tracker_store:ensure_schema_exists",
+    ),
+    "bot.rasa_overrides.sql_tracker_store": (
+        "rasa.core.tracker_store:SQLTrackerStore.__init__",
+        "rasa.core.tracker_store:SQLTrackerStore._retrieve",
+        "rasa.core.tracker_store:SQLTrackerStore.save",
+        "rasa.core.tracker_store:SQLTrackerStore.keys",
+    ),
+    "bot.channels.reply_guard": ("rasa.core.channels.channel:OutputChannel.send_response",),
+    "bot.channels.edge": ("rasa.core.channels.channel:UserMessage.__init__",),
+    "bot.security.intent_parse_warning": (
+        "rasa.shared.core.training_data.story_reader.yaml_story_reader:YAMLStoryReader.unpack_regex_message",
+        "rasa.shared.core.training_data.story_reader.yaml_story_reader:YAMLStoryReader._intent_name_from_regex_match",
+        "rasa.shared.core.training_data.story_reader.yaml_story_reader:YAMLStoryReader._entities_from_regex_match",
+    ),
+}

@@ -1,4 +1,4 @@
-"""Action-server replies validated by a validator built once, not re-checked against the metaschema.
+"""Rasa's check of action-server replies, with a validator built once instead of the metaschema check per reply.
 
 Rasa changed: `rasa.core.actions.action.RemoteAction._validate_action_result` (3.6.21) calls
 `jsonschema.validate(result, RemoteAction.action_response_format_spec())` after every custom
@@ -45,5 +45,5 @@ def validate_action_result(_action: RemoteAction, result: Dict[str, Any]) -> boo
 
 
 def install() -> None:
-    """Replace Rasa's method in this process (the Rasa server's, see bot.security.rasa_run)."""
+    """Replace Rasa's method in this process (the Rasa server's, see bot.rasa_run)."""
     RemoteAction._validate_action_result = validate_action_result

@@ -1,4 +1,4 @@
-"""`rasa shell` shows buttons as numbered lines and always lets the person type.
+"""Rasa's shell (`rasa shell`) shows buttons as numbered lines and always lets the person type.
 
 Rasa changed: `rasa.core.channels.console._get_user_input` (3.6.21) turns the last bot message's
 buttons into a `questionary.select` menu. The arrow-key menu takes over the terminal: a person who

@@ -12,12 +12,12 @@ Each record's final text (message, traceback, stack) is then rewritten:
 - the text of the turn being handled (`withheld`, set by the channels' guard in the Rasa server and
   per request in the action server) and its JSON- and repr-escaped forms become "[message text]";
 - values of structlog's text-bearing keys (Rasa's own anonymisation list) become "[withheld]";
-- Rasa's intent-parse warning loses the quoted message (`bot.rasa_overrides.intent_parse_warning`);
+- Rasa's intent-parse warning loses the quoted message (`bot.security.intent_parse_warning`);
 - anything shaped like an email address or a phone number becomes "[email]" / "[number]", and
   `token=` / `secret=` values in URLs become "[secret]";
 - lone surrogates (they would make the file handler fail and print the raw record) become "?".
 
-Installed by both servers: `bot.security.rasa_run` and the tracker store (every Rasa process of
+Installed by both servers: `bot.rasa_run` and the tracker store (every Rasa process of
 the project loads it) for Rasa, `bot.action_server` for the action server."""
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import re
 import threading
 from typing import Any, Callable, Iterable, Iterator, Match, Optional, Tuple
 
-from bot.rasa_overrides.intent_parse_warning import without_message_text
+from bot.security.intent_parse_warning import without_message_text
 
 MIN_WITHHELD_CHARS = 3  # shorter texts ("hi", "ok") would blank out ordinary words of log lines
 MESSAGE_TEXT = "[message text]"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import List, Mapping
 
-from bot.channels.config import WebSettings
+from bot.security.allowed_origins import WebSettings
 
 API_TOKEN_ENV = "RASA_API_TOKEN"
 JWT_SECRET_ENV = "RASA_JWT_SECRET"

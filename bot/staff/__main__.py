@@ -10,7 +10,7 @@ from typing import List, Optional
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import settings
-from bot.knowledge.database import get_engine
+from bot.persistence.database import get_engine
 from bot.staff.config import RetentionSettings, StaffConfigError
 from bot.staff.outbox import Outbox
 from bot.staff.retention import purge
@@ -52,7 +52,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 if __name__ == "__main__":
-    from bot.launcher import load_dotenv
+    from bot.settings import load_dotenv
 
     load_dotenv()  # the retention periods the server uses (.env), not the defaults
     sys.exit(main())

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, declarative_base
 
-from bot.knowledge.database import UsesDatabase
+from bot.persistence.database import UsesDatabase
 from bot.staff.config import SlackNoticeSettings
 
 logger = logging.getLogger(__name__)
@@ -37,6 +37,9 @@ SLACK = "slack"
 # three messages is one emergency for the staff, not three.
 RED_FLAG_REPEAT_WINDOW = timedelta(hours=1)
 MAX_ERROR_LENGTH = 200
+# PostgreSQL advisory lock key (any bigint, shared by every PoreGuide process on the database)
+# under which tables are created: "PoreGuid" in ASCII.
+CREATE_TABLES_LOCK = 0x506F726547756964
 
 # Rung after a notice is written, so a sender in this process starts at once instead of at its
 # next poll (one in another process, e.g. a Sanic worker's, finds the row at its next poll).
@@ -113,8 +116,18 @@ def add_request_notices(
 
 def create_missing_tables(metadata: MetaData, engine: Engine) -> None:
     """`create_all`, safe when another thread or process creates the same tables at the same moment
-    (the sender starting while the first request is stored): PostgreSQL then refuses the second
-    CREATE TABLE (a unique violation in its catalogue), SQLite says it exists; a second look finds them."""
+    (two action servers starting together, the sender starting while the first request is stored).
+
+    On PostgreSQL the creators take turns under a transaction-scoped advisory lock: two CREATE
+    TABLEs racing would otherwise make the loser fail with a unique violation in the catalogue,
+    an ERROR in the server's log. The lock is released at commit, so the next creator finds the
+    tables and creates nothing. SQLite serialises writers itself but says "already exists" to the
+    loser of a race; a second look finds the tables."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(select(func.pg_advisory_xact_lock(CREATE_TABLES_LOCK)))
+            metadata.create_all(connection)
+        return
     try:
         metadata.create_all(engine)
     except (IntegrityError, OperationalError, ProgrammingError):

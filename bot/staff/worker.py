@@ -10,7 +10,7 @@ primary itself; `main_process_start` runs once per server in both, so there is o
 action server. Several action servers (replicas) each run one: claims keep them from sending a
 notice twice, and the purge is idempotent (POREGUIDE_STAFF_WORKER=0 turns it off in one).
 
-Its engines come from `bot.knowledge.database.get_engine` (the project's one engine factory),
+Its engines come from `bot.persistence.database.get_engine` (the project's one engine factory),
 created in the thread when it starts, never at import. The sender holds a connection only while it
 reads or updates a row, never while it talks to a mail server."""
 
@@ -130,7 +130,7 @@ def from_environment() -> StaffWorker:
 
     def deliverer() -> Optional[Deliverer]:
         from bot.consultations.repository import ConsultationRepository
-        from bot.knowledge.database import get_engine
+        from bot.persistence.database import get_engine
         from bot.staff.config import SlackNoticeSettings, SmtpSettings, staff_page_url
         from bot.staff.mailer import Mailer
         from bot.staff.outbox import EMAIL, SLACK, Outbox
@@ -160,7 +160,7 @@ def from_environment() -> StaffWorker:
         return Deliverer(outbox, ConsultationRepository(engine), channels, staff_page_url())
 
     def purge() -> PurgeReport:
-        from bot.knowledge.database import get_engine
+        from bot.persistence.database import get_engine
         from bot.staff.config import RetentionSettings
         from bot.staff.retention import purge as run_purge
         from bot.staff.tracker_events import tracker_url

@@ -14,7 +14,7 @@ from typing import List, Optional
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import settings
-from bot.knowledge.database import get_engine
+from bot.persistence.database import get_engine
 from bot.staff_page import audit
 from bot.staff_page.auth import AccountError, Accounts, check_password
 from bot.staff_page.config import StaffPageConfigError, StaffPageSettings
@@ -130,7 +130,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 if __name__ == "__main__":
-    from bot.launcher import load_dotenv
+    from bot.settings import load_dotenv
 
     load_dotenv()  # STAFF_*, DATABASE_URL and TRACKER_STORE_URL as `make serve` uses them
     sys.exit(main())

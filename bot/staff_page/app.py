@@ -28,6 +28,7 @@ from aiohttp.abc import AbstractAccessLogger
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.consultations.models import CALLBACK, CONSULTATION
 from bot.consultations.repository import ConsultationStoreUnavailable
 from bot.staff_page.auth import Accounts
 from bot.staff_page.config import StaffPageSettings
@@ -39,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 PUBLIC_PATHS = ("/login", "/health", "/favicon.ico")
+KIND_LABELS = {CONSULTATION: "consultation", CALLBACK: "call back"}
 HOUSEKEEPING_SECONDS = 3600.0  # expired sessions and orphaned statuses are removed this often
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -73,8 +75,15 @@ def templates(settings: StaffPageSettings) -> jinja2.Environment:
         return value.astimezone(zone).strftime("%Y-%m-%d %H:%M") if value else ""
 
     environment.filters["when"] = when
+    environment.filters["kind"] = kind_label
     environment.globals.update(statuses=STATUSES, time_zone=settings.time_zone)
     return environment
+
+
+def kind_label(kind: str) -> str:
+    """A request's kind as the receptionist says it ("call back" needs a phone call, not a slot);
+    a value this version does not know is shown as stored."""
+    return KIND_LABELS.get(kind, kind)
 
 
 def create_app(

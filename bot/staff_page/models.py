@@ -13,6 +13,8 @@ from sqlalchemy import Column, DateTime, Index, Integer, String, Text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import declarative_base
 
+from bot.staff.outbox import create_missing_tables
+
 # SQLAlchemy 1.4 has no types: the declarative base is Any, which mypy accepts as a base class.
 StaffPageModel: Any = declarative_base()
 
@@ -81,4 +83,6 @@ class AuditEntry(StaffPageModel):
 
 
 def create_tables(engine: Engine) -> None:
-    StaffPageModel.metadata.create_all(engine)
+    """Through the outbox's creator: the staff page, its account command and the action servers
+    may all start at once on a new database."""
+    create_missing_tables(StaffPageModel.metadata, engine)

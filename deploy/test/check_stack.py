@@ -21,7 +21,8 @@ In order:
      stand-ins for their APIs, deploy/test/fake_chat_apis.py), Slack's signed url_verification is
      answered, unsigned calls are refused;
   8. nothing else is reachable: nginx answers 404/400 to Rasa's HTTP API, the staff page and dot
-     segments, and the only port the stack publishes on the host is nginx's.
+     segments; the stack publishes nginx's port, and the staff page's on the host's loopback only
+     (where its sign-in page answers), nothing else.
 """
 
 from __future__ import annotations
@@ -171,14 +172,7 @@ class Stack:
     def http(
         self, path: str, body: Optional[bytes] = None, headers: Optional[Dict[str, str]] = None, timeout: float = 90.0
     ) -> Tuple[int, bytes]:
-        request = urllib.request.Request(
-            self.url + path, data=body, headers=headers or {}, method="POST" if body is not None else "GET"
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                return response.status, response.read()
-        except urllib.error.HTTPError as error:
-            return error.code, error.read()
+        return http_request(self.url + path, body, headers, timeout)
 
     def say(self, sender: str, message: str) -> str:
         status, body = self.http(
@@ -193,6 +187,20 @@ class Stack:
         for failure in FAILED_ACTION_REPLIES:
             expect(failure not in text.lower(), f"{message!r}: the bot answered with its failure reply:\n{text}")
         return text
+
+
+def http_request(
+    url: str, body: Optional[bytes] = None, headers: Optional[Dict[str, str]] = None, timeout: float = 90.0
+) -> Tuple[int, bytes]:
+    """Status and body of a GET (or a POST when there is a body), HTTP errors included."""
+    request = urllib.request.Request(
+        url, data=body, headers=headers or {}, method="POST" if body is not None else "GET"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
 
 
 class ChatApis:
@@ -487,19 +495,28 @@ def main() -> None:
         ports = json.loads(stack.inspect(name, "{{json .HostConfig.PortBindings}}") or "null") or {}
         if any(bindings for bindings in ports.values()):
             published[name] = ports
-    nginx = stack.containers("nginx")
+    nginx, staff = stack.containers("nginx"), stack.containers("staff")
     expect(
-        list(published) == nginx and list(published[nginx[0]]) == ["80/tcp"],
-        f"published ports: {published}; only nginx's port 80 may be",
+        sorted(published) == sorted(nginx + staff) and list(published[nginx[0]]) == ["80/tcp"],
+        f"published ports: {published}; only nginx's port 80 and the staff page may be",
     )
+    staff_bindings = [binding for bindings in published[staff[0]].values() for binding in bindings or []]
+    expect(
+        bool(staff_bindings) and all(binding.get("HostIp") == "127.0.0.1" for binding in staff_bindings),
+        f"the staff page is published as {staff_bindings}; only on 127.0.0.1",
+    )
+    staff_port = int(stack.env["STAFF_PORT"])
     listening = stack.host_ports()
     expect(
-        listening == {int(stack.env["HTTP_PORT"])},
-        f"the stack listens on the host on {sorted(listening)}; only nginx's {stack.env['HTTP_PORT']} may be",
+        listening == {int(stack.env["HTTP_PORT"]), staff_port},
+        f"the stack listens on the host on {sorted(listening)}; only nginx's {stack.env['HTTP_PORT']} "
+        f"and the staff page's {staff_port} may be",
     )
+    status, body = http_request(f"http://127.0.0.1:{staff_port}/login", timeout=30)
+    expect(status == 200 and b"password" in body.lower(), f"staff page on loopback: HTTP {status}")
     log(
         f"only nginx is reachable (host port {stack.env['HTTP_PORT']}); Rasa's API, the action servers, "
-        "PostgreSQL, Redis and any staff page are not"
+        f"PostgreSQL and Redis are not; the staff page answers on 127.0.0.1:{staff_port} only"
     )
     check_health(stack)
 

@@ -188,6 +188,7 @@ podman volume ls -q > "$WORK/volumes-before"
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("", 0)); print(s.getsockname()[1])'; }
 secret() { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 HTTP_PORT=$(free_port)
+STAFF_PORT=$(free_port)  # the staff page, published on the host's loopback only
 # Telegram's and Slack's APIs, stood in for on the host (deploy/test/fake_chat_apis.py), at an
 # address of the host that the containers reach.
 FAKE_API_PORT=$(free_port)
@@ -201,6 +202,7 @@ ACTION_SERVER_TOKEN=$(secret)
 POREGUIDE_IMAGE=$IMAGE
 POREGUIDE_ACTIONS_IMAGE=$ACTIONS_IMAGE
 HTTP_PORT=$HTTP_PORT
+STAFF_PORT=$STAFF_PORT
 RASA_REPLICAS=2
 ACTION_REPLICAS=2
 TELEGRAM_TOKEN=123456:deploy-test-not-a-real-token

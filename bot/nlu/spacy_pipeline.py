@@ -16,7 +16,7 @@ import spacy
 from spacy.language import Language
 
 from bot.knowledge.schema import KnowledgeBase
-from bot.nlp.patterns import entity_terms
+from bot.nlu.patterns import entity_terms
 
 if TYPE_CHECKING:
     from spacy.pipeline import EntityRuler

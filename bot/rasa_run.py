@@ -1,4 +1,4 @@
-"""`python -m bot.security.rasa_run run ...` is `rasa run ...` plus the switches of
+"""`python -m bot.rasa_run run ...` is `rasa run ...` plus the switches of
 `bot.security.rasa_api`, added inside the process from the environment: API tokens and JWT
 secrets never appear on a command line, where `ps` would show them to every local user. The log
 privacy filter (`bot.security.log_privacy`) is installed before Rasa writes its first line, and the

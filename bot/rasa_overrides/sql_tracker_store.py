@@ -15,28 +15,26 @@
 Every Rasa process of the project builds this store, `rasa shell` included, so its constructor
 also installs the log privacy filter (`bot.security.log_privacy`).
 
-endpoints.yml: `tracker_store: {type: bot.persistence.tracker_store.PoreGuideTrackerStore}`.
+endpoints.yml: `tracker_store: {type: bot.rasa_overrides.sql_tracker_store.PoreGuideTrackerStore}`.
 Rasa builds it with `host=<the url: key, if any>, domain=..., event_broker=...`."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
-import os
-from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, Optional, Text
+from typing import Any, Iterable, Iterator, Optional, Text
 
 import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
-from rasa.core.constants import POSTGRESQL_SCHEMA
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
-from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.persistence.config import normalise_sql_url, pool_limits, tracker_store_url
+from bot.persistence.config import normalise_sql_url, tracker_store_url
+from bot.persistence.database import create_sql_engine
+from bot.persistence.errors import TrackerStoreUnavailable
 from bot.persistence.health import HEALTH, HealthRegistry, describe_error
 from bot.rasa_overrides import sql_session_scope
 from bot.security import log_privacy
@@ -45,36 +43,6 @@ logger = logging.getLogger(__name__)
 
 COMPONENT = "tracker_store"
 CONSEQUENCE = "conversations are kept in this process's memory only and may lose their context"
-CONNECT_TIMEOUT_SECONDS = 3  # an unreachable server must fail fast, not hang a turn
-SQLITE_BUSY_TIMEOUT_SECONDS = 5
-
-
-class TrackerStoreUnavailable(RuntimeError):
-    """The database failed; the message names the kind of failure, never the data."""
-
-
-def create_tracker_engine(url: str) -> Engine:
-    """An engine for `url`: SQLite with a short busy timeout, PostgreSQL with a small,
-    pre-pinged pool (see deploy/README.md for the sizing rule) and a connect timeout."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        return sa.create_engine(url, future=True, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS})
-    connect_args: Dict[str, Any] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
-    schema = os.environ.get(POSTGRESQL_SCHEMA, "").strip()  # Rasa's own setting, honoured too
-    if schema:
-        connect_args["options"] = f"-csearch_path={schema}"
-    pool_size, max_overflow = pool_limits()
-    return sa.create_engine(
-        url,
-        future=True,
-        pool_pre_ping=True,
-        pool_size=pool_size,
-        max_overflow=max_overflow,
-        pool_timeout=10,
-        connect_args=connect_args,
-    )
 
 
 class PoreGuideTrackerStore(SQLTrackerStore):
@@ -91,7 +59,7 @@ class PoreGuideTrackerStore(SQLTrackerStore):
         # SQLTrackerStore.__init__ is skipped on purpose: it retries an unreachable database forever.
         log_privacy.install()
         url = normalise_sql_url(host) if host else tracker_store_url()
-        self.engine = create_tracker_engine(url)
+        self.engine = create_sql_engine(url)
         self.sessionmaker = sessionmaker(bind=self.engine, future=True)
         self._tables_ready = False
         self.health = health

@@ -1,5 +1,5 @@
-"""NLU quality: the held-out scores of bot.evaluation (intent macro-F1, entity F1 averaged over the
-entity labels, and per label), a cross-validation on seeded folds (bot.benchmarks.folds), and the
+"""NLU quality: the held-out scores of tooling.evaluation (intent macro-F1, entity F1 averaged over the
+entity labels, and per label), a cross-validation on seeded folds (tooling.benchmarks.folds), and the
 plots `rasa test nlu` draws."""
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
-from bot.benchmarks.folds import FoldSplit
-from bot.benchmarks.processes import BenchmarkError, rasa_environment, timed_rasa
-from bot.benchmarks.projects import Project
-from bot.evaluation import HeldOutScores, intent_macro_f1
+from tooling.benchmarks.folds import FoldSplit
+from tooling.benchmarks.processes import BenchmarkError, rasa_environment, timed_rasa
+from tooling.benchmarks.projects import Project
+from tooling.evaluation import HeldOutScores, intent_macro_f1
 
 RASA_PLOTS = {"intent_confusion_matrix.png": "confusion_matrix", "intent_histogram.png": "confidence_histogram"}
 
@@ -31,7 +31,7 @@ def held_out_figures(scores: HeldOutScores) -> Dict[str, Any]:
 
 
 def cross_validation(project: Project, split: FoldSplit, out: Path, logs: Path) -> float:
-    """Intent macro-F1 (bot.evaluation's definition) over the pooled test-fold predictions of
+    """Intent macro-F1 (tooling.evaluation's definition) over the pooled test-fold predictions of
     `project`'s pipeline, each fold trained with `rasa train nlu` on the fold's training file.
 
     Our own folds instead of `rasa test nlu --cross-validation`, whose unseeded folds differ between
@@ -106,7 +106,7 @@ def _working_directory(path: Path) -> Iterator[None]:
 
 def predict_intents(model: Path, texts: List[str], root: Path) -> List[Tuple[str, float]]:
     """(intent, confidence) the model gives each text, through Agent.parse_message as
-    bot.evaluation does (so FallbackClassifier's nlu_fallback counts as a miss, as it does there)."""
+    tooling.evaluation does (so FallbackClassifier's nlu_fallback counts as a miss, as it does there)."""
     from rasa.core.agent import Agent
 
     async def parse_all(agent: Agent) -> List[Tuple[str, float]]:

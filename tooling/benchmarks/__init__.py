@@ -1,4 +1,4 @@
-"""`make bench` (`python -m bot.benchmarks [--quick]`): PoreGuide against Rasa's own default bot
+"""`make bench` (`python -m tooling.benchmarks [--quick]`): PoreGuide against Rasa's own default bot
 (`rasa init`), both on this machine in the same run: training time, retraining after one response
 changed, cold start, REST turn latency, peak memory, and NLU quality of PoreGuide's pipeline against
 Rasa's default pipeline on PoreGuide's data. Writes var/bench/results.json, results.md and PNG charts."""

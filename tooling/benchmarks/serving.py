@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-from bot.benchmarks.processes import BenchmarkError, peak_rss_mb
-from bot.launcher import LOCALHOST, free_ports, rasa_server
-from bot.loadtest import percentile as nearest_rank
+from bot.launcher import LOCALHOST, rasa_server
+from tooling.benchmarks.processes import BenchmarkError, peak_rss_mb
+from tooling.loadtest import percentile as nearest_rank
+from tooling.ports import free_ports
 
 TURNS_PER_CONVERSATION = 10  # a new sender id every 10 turns, as people come and go
 REQUEST_TIMEOUT = 60.0

@@ -1,4 +1,4 @@
-"""`make loadtest CHAOS=1` (`python -m bot.loadtest --chaos`): the load test with servers dying
+"""`make loadtest CHAOS=1` (`python -m tooling.loadtest --chaos`): the load test with servers dying
 under it. It starts a PoreGuide of its own on 127.0.0.1: one action server and two Rasa replicas
 sharing one conversation store (a new PostgreSQL database, else a SQLite file) and the Redis lock
 store (else each replica locks in memory), each kept alive by the launcher's `Supervisor`. Then
@@ -45,7 +45,7 @@ from bot.consultations.submission import ConsultationRecord
 from bot.knowledge.schema import load_knowledge
 from bot.knowledge.seed import seed_database
 from bot.launcher import LOCALHOST, Supervisor
-from bot.loadtest import (
+from tooling.loadtest import (
     LOOPBACK_HOSTS,
     SCRIPTS,
     TECHNICAL_PROBLEM,
@@ -56,8 +56,9 @@ from bot.loadtest import (
     reply_buttons,
     send_with_failover,
 )
+from tooling.ports import free_ports
 
-logger = logging.getLogger("bot.loadtest.chaos")
+logger = logging.getLogger("tooling.loadtest.chaos")
 
 MODEL = settings.PROJECT_ROOT / "models" / "poreguide.tar.gz"
 RESULTS_DIR = settings.VAR_DIR / "loadtest"
@@ -68,7 +69,7 @@ KILL_WINDOW = (0.15, 0.8)  # kills fall between these shares of the planned turn
 RECOVERY_TIMEOUT_SECONDS = 240.0  # for every killed server to be back after the load
 IN_FLIGHT_WAIT_SECONDS = 3.0  # a kill waits this long for a request under way, to cut one (the hard case)
 # REST and /health only: no channel that calls out (Telegram, Slack) even if its variables are set
-CREDENTIALS = "bot.channels.rest.GuardedRestInput:\nbot.channels.health.HealthInput:\n"
+CREDENTIALS = "bot.rasa_overrides.rest_channel.GuardedRestInput:\nbot.channels.health.HealthInput:\n"
 DEFAULT_POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
 DEFAULT_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 ACTION_SERVER, RASA_REPLICA = "action server", "Rasa replica"
@@ -268,7 +269,7 @@ class ChaosServers:
         self._stack.callback(model.unlink, missing_ok=True)  # after the servers stop (callbacks run last-in first-out)
         credentials = self.work / "credentials.yml"
         credentials.write_text(CREDENTIALS, encoding="utf-8")
-        action_port, *rasa_ports = launcher.free_ports(1 + REPLICAS)
+        action_port, *rasa_ports = free_ports(1 + REPLICAS)
         self.actions = self._stack.enter_context(
             launcher.supervised_action_server(
                 action_port, self.work / "actions.log", extra_env={"DATABASE_URL": self.database_url}

@@ -1,4 +1,4 @@
-"""`python -m bot.nlp build`: (re)build the spaCy pipeline and data/vocabulary.yml when the vocabulary changed."""
+"""`python -m bot.nlu build`: (re)build the spaCy pipeline and data/vocabulary.yml when the vocabulary changed."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import sys
 
 from bot import settings
 from bot.knowledge.schema import KnowledgeError, load_knowledge
-from bot.nlp.spacy_pipeline import save_pipeline
-from bot.nlp.training_vocabulary import write_vocabulary
+from bot.nlu.spacy_pipeline import save_pipeline
+from bot.nlu.training_vocabulary import write_vocabulary
 
 
 def main() -> int:
     if sys.argv[1:] != ["build"]:
-        print("usage: python -m bot.nlp build", file=sys.stderr)
+        print("usage: python -m bot.nlu build", file=sys.stderr)
         return 2
     try:
         knowledge = load_knowledge(settings.knowledge_file())

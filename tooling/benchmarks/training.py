@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
-from bot.benchmarks.processes import BenchmarkError, rasa_environment, timed_rasa
-from bot.benchmarks.projects import Project, with_one_response_edited
+from tooling.benchmarks.processes import BenchmarkError, rasa_environment, timed_rasa
+from tooling.benchmarks.projects import Project, with_one_response_edited
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ that is not a JSON object, and drops messages sent before `session_request`. Her
 - the blueprint also adds the clinic's demo page and the widget's files (`bot.channels.demo_page`).
 
 credentials.yml:
-    bot.channels.socketio.WebsiteInput:
+    bot.rasa_overrides.socketio_channel.WebsiteInput:
       user_message_evt: user_uttered
       bot_message_evt: bot_uttered
       session_persistence: true
@@ -34,9 +34,9 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from bot.channels import demo_page
-from bot.channels.config import WebSettings
 from bot.channels.edge import BadInput, parse_json
 from bot.channels.reply_guard import guarded
+from bot.security.allowed_origins import WebSettings
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ minute (seen in the chaos run of `make loadtest CHAOS=1`). With Redis, `lock` he
 lease that a thread renews while the message is handled; tests/test_rasa_overrides.py pins the
 Rasa code it re-implements.
 
-endpoints.yml: `lock_store: {type: bot.persistence.lock_store.PoreGuideLockStore}`; Rasa
+endpoints.yml: `lock_store: {type: bot.rasa_overrides.lock_store.PoreGuideLockStore}`; Rasa
 builds it with `endpoint_config=` (its `url:` is used when LOCK_STORE_URL is unset)."""
 
 from __future__ import annotations

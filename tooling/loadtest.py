@@ -4,7 +4,7 @@ buttons), within an overall deadline. Prints throughput, latency percentiles and
 non-zero if any turn failed. Loopback use only: it is a capacity check, not an attack tool.
 
 `--chaos` (`make loadtest CHAOS=1`) instead starts servers of its own and kills some of them during
-the run: see `bot.loadtest_chaos`. The failover sending it needs lives here, next to `send`."""
+the run: see `tooling.loadtest_chaos`. The failover sending it needs lives here, next to `send`."""
 
 from __future__ import annotations
 
@@ -268,10 +268,10 @@ def format_summary(summary: Dict[str, Any]) -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    from bot import loadtest_chaos  # its servers and databases are needed only with --chaos
+    from tooling import loadtest_chaos  # its servers and databases are needed only with --chaos
 
     parser = argparse.ArgumentParser(
-        prog="python -m bot.loadtest", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="python -m tooling.loadtest", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--url", default="http://127.0.0.1:5005", help="base URL of a running `make serve`")
     parser.add_argument("--users", type=int, default=50, help="simulated people talking at the same time")

@@ -39,7 +39,7 @@ from rasa.shared.nlu.training_data.message import Message
 
 from bot import settings
 from bot.knowledge.schema import KnowledgeBase, load_knowledge, parse_safety_rules, safety_sections
-from bot.nlu.bare_names import UNSURE_BELOW, is_a_bare_name
+from bot.nlu.intent_override import override_intent
 from bot.nlu.text_normalizer import NORMALIZATION
 from bot.safety.screening import URGENT, Screener, Screening, either
 
@@ -47,7 +47,6 @@ RED_FLAG_INTENT = "report_red_flag"
 EXPECTED_EFFECT_INTENT = "report_expected_effect"
 MEDICAL_INTENT = "ask_medical_advice"
 LEVEL_ENTITY = "red_flag_level"
-ANSWER_INTENT = "inform"
 SAFETY_RULES_FILE = "safety_rules.yml"  # the knowledge file's safety sections as trained, inside the model
 # What the classifier takes a reported mild effect for ("bit red after needling, normal?"); never an
 # answer to a form's question (`inform`), which the screening cannot tell apart.
@@ -141,43 +140,24 @@ class RedFlagGuard(GraphComponent, IntentClassifier):
         classified = (message.get(INTENT) or {}).get("name")
         screening = self._screen(message)
         if screening.red_flag:
-            _override(message, RED_FLAG_INTENT)
+            override_intent(message, RED_FLAG_INTENT)
             _add_level(message, screening.red_flag)
         elif (
             screening.expected_effect
             and classified in MISTAKEN_FOR_AN_EXPECTED_EFFECT
             and (classified != RED_FLAG_INTENT or screening.said_to_be_mild)
         ):
-            _override(message, EXPECTED_EFFECT_INTENT)
+            override_intent(message, EXPECTED_EFFECT_INTENT)
         elif classified == RED_FLAG_INTENT and (screening.mentions_symptom or screening.supposition):
             _fall_back_to_next_guess(message)
         elif classified == RED_FLAG_INTENT:
             _add_level(message, URGENT)  # the classifier alone: treated as urgent
         elif screening.medical_request:
-            _override(message, MEDICAL_INTENT)
-        elif (
-            _unsure(message)
-            and not message.get(ENTITIES)  # "Chemical Peels" names a treatment, not a person
-            and is_a_bare_name((message.get(NORMALIZATION) or {}).get("original") or message.get(TEXT) or "")
-        ):
-            _override(message, ANSWER_INTENT)  # a name typed at the booking form (bot/nlu/bare_names.py)
-
-
-def _unsure(message: Message) -> bool:
-    intent = message.get(INTENT) or {}
-    return intent.get("name") != ANSWER_INTENT and float(intent.get("confidence") or 0.0) < UNSURE_BELOW
+            override_intent(message, MEDICAL_INTENT)
 
 
 def screener_of(knowledge: KnowledgeBase) -> Screener:
     return Screener(knowledge.red_flags, knowledge.screening)
-
-
-def _override(message: Message, intent: str) -> None:
-    """`intent` with full confidence (so the FallbackClassifier keeps it), the rest ranked after it."""
-    override = {"name": intent, "confidence": 1.0}
-    ranking = [entry for entry in message.get(INTENT_RANKING_KEY) or [] if entry.get("name") != intent]
-    message.set(INTENT, override, add_to_output=True)
-    message.set(INTENT_RANKING_KEY, [override, *ranking], add_to_output=True)
 
 
 def _fall_back_to_next_guess(message: Message) -> None:

@@ -15,19 +15,20 @@ from sqlalchemy import create_engine
 
 from bot import settings
 from bot.analytics.charts import bar_chart
-from bot.benchmarks import CROSS_VALIDATED, OUT_DIR, machine
-from bot.benchmarks import results as results_file
-from bot.benchmarks.action_timing import action_call_p50_ms, action_endpoint
-from bot.benchmarks.folds import CV_SEED, FoldSplit, split_nlu_data
-from bot.benchmarks.nlu_quality import copy_plots, cross_validation, held_out_figures, rasa_test_plots
-from bot.benchmarks.processes import BenchmarkError, peak_rss_mb, rasa_environment
-from bot.benchmarks.profiling import profiled, summarise
-from bot.benchmarks.projects import POREGUIDE, Project, default_pipeline_on, scaffold_default_bot
-from bot.benchmarks.serving import measure_server
-from bot.benchmarks.training import retrain_after_response_edit, train
-from bot.benchmarks.turns import FIRST_MESSAGE, default_bot_messages, poreguide_questions
-from bot.evaluation import DEFAULT_MODEL, HELD_OUT_FILE, evaluate, load_examples
-from bot.launcher import action_server, endpoints_file, free_ports
+from bot.launcher import action_server, endpoints_file
+from tooling.benchmarks import CROSS_VALIDATED, OUT_DIR, machine
+from tooling.benchmarks import results as results_file
+from tooling.benchmarks.action_timing import action_call_p50_ms, action_endpoint
+from tooling.benchmarks.folds import CV_SEED, FoldSplit, split_nlu_data
+from tooling.benchmarks.nlu_quality import copy_plots, cross_validation, held_out_figures, rasa_test_plots
+from tooling.benchmarks.processes import BenchmarkError, peak_rss_mb, rasa_environment
+from tooling.benchmarks.profiling import profiled, summarise
+from tooling.benchmarks.projects import POREGUIDE, Project, default_pipeline_on, scaffold_default_bot
+from tooling.benchmarks.serving import measure_server
+from tooling.benchmarks.training import retrain_after_response_edit, train
+from tooling.benchmarks.turns import FIRST_MESSAGE, default_bot_messages, poreguide_questions
+from tooling.evaluation import DEFAULT_MODEL, HELD_OUT_FILE, evaluate, load_examples
+from tooling.ports import free_ports
 
 QUICK_NOTE = (
     "Quick mode (the tests' smoke run): PoreGuide's trained model is reused and nothing is retrained, "

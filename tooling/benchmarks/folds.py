@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Sequence, Tuple
 
-from bot.benchmarks.processes import BenchmarkError
+from tooling.benchmarks.processes import BenchmarkError
 
 CV_SEED = 42
 YAML_VERSION = "3.1"

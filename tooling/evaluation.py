@@ -8,7 +8,7 @@ their quality bars:
 
 The model itself parses every held-out message, so the entity score covers the project's
 SpacyEntityExtractor too (`rasa test nlu` skips pretrained extractors such as that one).
-`python -m bot.evaluation` prints both numbers, writes var/results/heldout/scores.json and
+`python -m tooling.evaluation` prints both numbers, writes var/results/heldout/scores.json and
 exits 1 below the bar."""
 
 from __future__ import annotations
@@ -183,7 +183,7 @@ def evaluate(model: Path = DEFAULT_MODEL, held_out: Path = HELD_OUT_FILE, wild: 
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.evaluation", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tooling.evaluation", description=__doc__)
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--wild", action="store_true", help=f"score {WILD_FILE.name} with its own bar")
     parser.add_argument("--nlu", type=Path)

@@ -1,4 +1,4 @@
-"""`python -m bot.benchmarks [--quick] [--turns N] [--folds N] [--out DIR]` (see the package doc)."""
+"""`python -m tooling.benchmarks [--quick] [--turns N] [--folds N] [--out DIR]` (see the package doc)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import warnings
 from pathlib import Path
 from typing import List, Optional
 
-from bot.benchmarks import CROSS_VALIDATED, OUT_DIR
-from bot.benchmarks.processes import BenchmarkError
+from tooling.benchmarks import CROSS_VALIDATED, OUT_DIR
+from tooling.benchmarks.processes import BenchmarkError
 
 QUICK_TURNS = 5
 
@@ -27,7 +27,7 @@ def quiet_libraries() -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.benchmarks", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tooling.benchmarks", description=__doc__)
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -57,7 +57,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         flush=True,
     )
     quiet_libraries()
-    from bot.benchmarks.runner import Options, cross_validate_only, run
+    from tooling.benchmarks.runner import Options, cross_validate_only, run
 
     options = Options(args.quick, turns, folds, args.out)
     try:

@@ -49,7 +49,7 @@ def _cumulative(stats: pstats.Stats, file_suffix: str, function: str) -> float:
 
 def summarise(stats: pstats.Stats, messages: int) -> Dict[str, Any]:
     """Model load seconds (total and per component) and mean NLU milliseconds per message (total
-    and per component) of a profiled `bot.evaluation.evaluate` run over `messages` messages."""
+    and per component) of a profiled `tooling.evaluation.evaluate` run over `messages` messages."""
     per_message_ms = 1000.0 / max(messages, 1)
     return {
         "model_load_s": round(_cumulative(stats, "rasa/core/agent.py", "load"), 2),

@@ -15,7 +15,7 @@ from typing import Any, Dict, Mapping, Tuple
 import yaml
 
 from bot import settings
-from bot.benchmarks.processes import BenchmarkError
+from tooling.benchmarks.processes import BenchmarkError
 
 ACTION = "action_answer_treatment_fact"
 QUESTION = {

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Dict, List
 
 from bot.knowledge.schema import KnowledgeBase
-from bot.nlp.patterns import entity_terms
+from bot.nlu.patterns import entity_terms
 
 HEADER = (
-    "# GENERATED from bot/knowledge/treatments.yml by `make setup` (python -m bot.nlp build).\n"
+    "# GENERATED from bot/knowledge/treatments.yml by `make setup` (python -m bot.nlu build).\n"
     "# Do not edit: change the knowledge file instead. A test checks that this file is current.\n"
 )
 

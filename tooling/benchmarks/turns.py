@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import List
 
-from bot.evaluation import HELD_OUT_FILE, load_examples
+from tooling.evaluation import HELD_OUT_FILE, load_examples
 
 # Intents answered by a custom action from the knowledge database (see data/rules.yml); the
 # treatment ones only when a treatment is named (else the action asks which one).

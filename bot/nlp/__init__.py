@@ -1,1 +1,0 @@
-"""Language resources generated from the knowledge base: the spaCy pipeline and NLU vocabulary."""
