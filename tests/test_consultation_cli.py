@@ -89,6 +89,7 @@ def test_export_round_trips_and_neutralises_formulas(database_url, tmp_path, cap
     assert oldest["Preferred time"] == "'-after 5pm, not Fridays"
     assert oldest["Phone"] == "'+442079460958"
     assert (newest["Name"], newest["Email"], newest["Treatment"]) == ("Ana López", "", "")
+    assert rows[0][-1] == "Kind" and {oldest["Kind"], newest["Kind"]} == {"consultation"}
     assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
 
 

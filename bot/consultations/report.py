@@ -9,7 +9,8 @@ from typing import Iterable, List, Sequence
 
 from bot.consultations.submission import ConsultationRecord
 
-HEADERS = ("Reference", "Created (UTC)", "Name", "Email", "Phone", "Treatment", "Preferred time")
+# Kind: consultation, or callback (the person asked to be phoned, not for a slot).
+HEADERS = ("Reference", "Created (UTC)", "Name", "Email", "Phone", "Treatment", "Preferred time", "Kind")
 # A spreadsheet runs a cell starting with one of these as a formula (OWASP "CSV injection").
 _FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -25,6 +26,7 @@ def cells(record: ConsultationRecord) -> List[str]:
         details.phone or "",
         details.preferred_treatment or "",
         details.preferred_time or "",
+        details.kind,
     ]
 
 
