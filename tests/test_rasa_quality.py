@@ -41,7 +41,16 @@ def test_training_data_validates_without_warnings(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:]
 
 
-def test_conversation_stories_have_no_prediction_errors(tmp_path):
+@pytest.mark.parametrize(
+    "stories",
+    [
+        "tests/test_stories.yml",
+        # 35 unscripted digressions (interruptions, changes of mind, stop, red flags mid-flow),
+        # written for issue 18 before the bot was changed for them.
+        "tests/test_digressions.yml",
+    ],
+)
+def test_conversation_stories_have_no_prediction_errors(tmp_path, stories):
     out = tmp_path / "core"
     result = _run(
         [
@@ -49,7 +58,7 @@ def test_conversation_stories_have_no_prediction_errors(tmp_path):
             "test",
             "core",
             "--stories",
-            "tests/test_stories.yml",
+            stories,
             "--model",
             str(MODEL),
             "--fail-on-prediction-errors",
