@@ -99,15 +99,14 @@ browser:
 	@command -v chromium >/dev/null || { echo "Installing Debian's chromium for the browser tests..."; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
-# The container deployment (deploy/) built and run here, end to end through nginx: podman behind the
-# Docker API with docker-compose, base images made locally when no registry answers (deploy/test/).
-# Debian's nginx also lets tests/test_deploy_nginx.py run the real nginx. `make test DEPLOY_TEST=1` runs it too.
 # Debian's nginx for tests/test_deploy_nginx.py (the real nginx with deploy/nginx.conf).
 .PHONY: nginx
 nginx:
 	@command -v nginx >/dev/null || { echo "Installing Debian's nginx for the proxy tests..."; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends nginx >/dev/null; }
 
+# The container deployment (deploy/) built and run here, end to end through nginx: podman behind the
+# Docker API with docker-compose, base images made locally when no registry answers (deploy/test/).
 .PHONY: deploy-test
 deploy-test:
 	@command -v podman >/dev/null && command -v docker-compose >/dev/null && command -v debootstrap >/dev/null \
@@ -119,7 +118,8 @@ deploy-test:
 actions: $(INSTALLED) $(ACTION_INSTALLED) seed
 	@$(PY) -m bot.launcher actions --action-port $(ACTION_PORT)
 
-# The container stack (make deploy-test) runs with DEPLOY_TEST=1; its cold build does not fit the CI budget yet.
+# DEPLOY_TEST=1 (what CI runs) first builds and checks the container stack (make deploy-test): about 5 minutes
+# when its base images and dependency layer are cached on the machine, 12-15 minutes from nothing.
 test: lint setup $(WEB_DEPS) browser nginx
 	@[ "$(DEPLOY_TEST)" != 1 ] || $(MAKE) --no-print-directory deploy-test
 	@set -o pipefail; $(PY) -m pytest

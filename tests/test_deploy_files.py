@@ -259,3 +259,19 @@ def _pool(environment: Dict[str, object], url: str, monkeypatch: pytest.MonkeyPa
         else:
             monkeypatch.delenv(name, raising=False)
     return create_sql_engine(url).pool
+
+
+def test_a_change_to_the_code_reuses_the_dependency_layer() -> None:
+    """The venv (2.7 GB, most of the build) is installed from the files that decide it, before the
+    project is copied: every prerequisite of the Makefile's venv target is copied ahead of it."""
+    steps = re.findall(
+        r"^(COPY|RUN)\b((?:[^\n]*\\\n)*[^\n]*)", (DEPLOY / "Dockerfile").read_text(encoding="utf-8"), re.M
+    )
+    install = next(i for i, (kind, text) in enumerate(steps) if kind == "RUN" and "make .venv/.installed" in text)
+    whole_project = next(i for i, (kind, text) in enumerate(steps) if kind == "COPY" and text.rstrip().endswith(". ."))
+    assert install < whole_project
+    copied_first = " ".join(text for kind, text in steps[:install] if kind == "COPY")
+    makefile = (DEPLOY.parent / "Makefile").read_text(encoding="utf-8")
+    prerequisites = re.search(r"^\$\(INSTALLED\): (.+)$", makefile, re.M).group(1).split()
+    for prerequisite in prerequisites:
+        assert prerequisite in copied_first or prerequisite.split("/")[0] + "/" in copied_first, prerequisite
