@@ -156,7 +156,7 @@ report: $(INSTALLED)
 # CHAOS=1: no `make serve` needed; own servers on 127.0.0.1 (PostgreSQL and Redis when there), the action
 # server and a Rasa replica SIGKILLed during the run (tooling/loadtest_chaos.py). ARGS="--seed 7 ..." adds options.
 loadtest: $(INSTALLED) $(if $(CHAOS),$(MODEL))
-	@$(PY) -m tooling.loadtest --users $(USERS) --turns $(TURNS) --deadline $(DEADLINE) \
+	@$(PY) -m tooling.loadtest_command --users $(USERS) --turns $(TURNS) --deadline $(DEADLINE) \
 	  $(if $(CHAOS),--chaos,--url http://127.0.0.1:$(RASA_PORT)) $(ARGS)
 
 CSV ?= var/consultation-requests.csv

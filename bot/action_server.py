@@ -24,7 +24,7 @@ import os
 import signal
 import sys
 import warnings
-from typing import Any, Iterator, List
+from typing import Any, Dict, Iterator, List
 
 import pluggy
 from sanic import Sanic, response
@@ -227,12 +227,39 @@ def attach_sanic_app_extensions(app: Sanic) -> None:
         attach_staff_worker(app)
 
 
+def accept_calls_without_domain() -> None:
+    """Serve Rasa 3.6's calls that carry no domain, as rasa-sdk 3.6 did (an empty domain).
+
+    With `enable_selective_domain` (endpoints.yml), Rasa 3.6 sends the domain only to the actions
+    marked `send_domain: true` in domain.yml, and never a `domain_digest`. rasa-sdk 3.21 expects
+    Rasa Pro's protocol instead: a call without the domain must carry the digest of a domain it
+    cached, or it answers 449 ("send the domain") and Rasa Pro resends with the domain. Rasa 3.6
+    does not resend: it fails the action. So a call with neither the domain nor a digest gets `{}`
+    here, as `rasa_sdk` 3.6 gave it (`action_call.get("domain", {})`); a call with a digest still
+    goes through rasa-sdk's own check. The actions that get no domain never read it
+    (tests/test_action_payload.py)."""
+    from rasa_sdk.executor import ActionExecutor
+
+    own = getattr(ActionExecutor, "update_and_return_domain", None)
+    if own is None or getattr(own, "poreguide_without_domain", False):
+        return  # rasa-sdk 3.6 (no such check), or already done
+
+    def update_and_return_domain(self: Any, payload: Dict[str, Any], action_name: str) -> Any:
+        if payload.get("domain") is None and payload.get("domain_digest") is None:
+            return {}
+        return own(self, payload, action_name)
+
+    update_and_return_domain.poreguide_without_domain = True  # type: ignore[attr-defined]
+    ActionExecutor.update_and_return_domain = update_and_return_domain
+
+
 def register_plugin() -> None:
     """Make rasa_sdk's plugin manager call this module's hook (once, however often imported)."""
     from rasa_sdk.plugin import plugin_manager
 
     log_privacy.install()
     filter_rasa_36_version_warning()
+    accept_calls_without_domain()
     manager = plugin_manager()
     module = sys.modules[__name__]
     if not manager.is_registered(module):

@@ -2,14 +2,15 @@
 `bot.security.rasa_api`, added inside the process from the environment: API tokens and JWT
 secrets never appear on a command line, where `ps` would show them to every local user. The log
 privacy filter (`bot.security.log_privacy`) is installed before Rasa writes its first line, and the
-Rasa overrides that only change speed (`bot.rasa_overrides.action_reply_validation`) are applied."""
+Rasa overrides that only change speed (`bot.rasa_overrides.action_reply_validation`,
+`bot.rasa_overrides.action_keepalive`) are applied."""
 
 from __future__ import annotations
 
 import os
 import sys
 
-from bot.rasa_overrides import action_reply_validation
+from bot.rasa_overrides import action_keepalive, action_reply_validation
 from bot.security import log_privacy
 from bot.security.rasa_api import rasa_run_arguments
 
@@ -17,6 +18,7 @@ from bot.security.rasa_api import rasa_run_arguments
 def main() -> None:
     log_privacy.install()
     action_reply_validation.install()
+    action_keepalive.install()
     sys.argv = ["rasa", *sys.argv[1:], *rasa_run_arguments(os.environ)]
     from rasa.__main__ import main as rasa_main
 

@@ -79,7 +79,7 @@ def test_submit_stores_one_normalised_record_in_one_transaction(repo, any_engine
         result = repo.submit(consultation())
     assert result.created is True
     assert PATTERN.fullmatch(result.reference)
-    # The request and its staff notice (bot.staff.outbox), in the same transaction.
+    # The request and its staff notice (bot.notices.outbox), in the same transaction.
     assert activity == {"commits": 1, "writes": 2}
     [row] = stored_rows(any_engine)
     assert (row.reference, row.name, row.email, row.phone) == (

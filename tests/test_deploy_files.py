@@ -71,6 +71,8 @@ def test_compose_runs_replicas_on_shared_postgres_and_redis(services: Dict[str, 
     assert rasa_env["ACTION_SERVER_TOKEN"] == actions_env["ACTION_SERVER_TOKEN"] == "token"
     assert "deploy/endpoints.yml" in services["rasa"]["command"]
     assert "--enable-api" not in services["rasa"]["command"], "Rasa's HTTP API must stay off"
+    # bot/rasa_run.py: the API switches, CORS and the Rasa overrides installed in the process.
+    assert services["rasa"]["command"][:4] == ["python", "-m", "bot.rasa_run", "run"]
 
 
 def test_compose_refuses_to_start_without_secrets(compose: Dict[str, object]) -> None:
@@ -140,9 +142,9 @@ def test_nginx_has_no_route_to_the_staff_page() -> None:
 
 
 def test_the_action_servers_get_every_staff_notice_setting(services: Dict[str, Dict[str, object]]) -> None:
-    """Every variable bot/staff/config.py reads reaches the action servers, optional (empty by
+    """Every variable bot/notices/config.py reads reaches the action servers, optional (empty by
     default), and is in env.example and deploy/README.md."""
-    from bot.staff import config
+    from bot.notices import config
 
     names = {value for key, value in vars(config).items() if key.endswith("_ENV") and isinstance(value, str)}
     assert {"SMTP_URL", "STAFF_EMAIL", "SLACK_STAFF_CHANNEL", "SLACK_BOT_TOKEN"} <= names

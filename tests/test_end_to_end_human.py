@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from actions.clinic import CALL_BACK_PAYLOAD, NOW_ENV
 from bot.consultations.models import ConsultationRequest
 from bot.consultations.repository import ConsultationRepository
-from bot.staff.outbox import REQUEST, OutboxNotice
+from bot.notices.outbox import REQUEST, OutboxNotice
 from tests.e2e import Conversation, assert_contains, start_servers
 
 pytestmark = pytest.mark.slow

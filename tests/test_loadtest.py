@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from bot import settings
-from tooling import loadtest
+from tooling import loadtest, loadtest_command
 from tooling.ports import free_ports
 
 
@@ -39,13 +39,15 @@ def test_buttons_are_pressed_by_preferred_title():
 
 def test_only_this_machine_can_be_targeted():
     with pytest.raises(SystemExit) as exit_info:
-        loadtest.main(["--url", "http://example.com:5005", "--users", "1", "--turns", "1"])
+        loadtest_command.main(["--url", "http://example.com:5005", "--users", "1", "--turns", "1"])
     assert exit_info.value.code == 2
 
 
 def test_a_server_that_is_not_there_is_all_errors_and_exit_code_1(capsys):
     (port,) = free_ports(1)
-    code = loadtest.main(["--url", f"http://127.0.0.1:{port}", "--users", "2", "--turns", "2", "--timeout", "5"])
+    code = loadtest_command.main(
+        ["--url", f"http://127.0.0.1:{port}", "--users", "2", "--turns", "2", "--timeout", "5"]
+    )
     output = capsys.readouterr().out
     assert code == 1
     assert "completed turns: 4/4" in output and "errors: 4" in output
@@ -58,7 +60,7 @@ def test_small_load_against_the_real_servers(bot_url, tmp_path):
         [
             sys.executable,
             "-m",
-            "tooling.loadtest",
+            "tooling.loadtest_command",
             "--url",
             bot_url,
             "--users",

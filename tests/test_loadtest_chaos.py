@@ -24,7 +24,7 @@ from bot import settings
 from bot.consultations.submission import ConsultationRecord, NewConsultation
 from tests.conftest import POSTGRES_URL
 from tests.persistence_fixtures import REDIS_URL, postgres_admin, redis_lock_env  # noqa: F401 - fixture
-from tooling import loadtest
+from tooling import loadtest, loadtest_command
 from tooling.loadtest_chaos import (
     ACTION_SERVER,
     KILL_WINDOW,
@@ -58,9 +58,9 @@ def test_kills_are_seeded_bounded_spread_and_inside_the_window() -> None:
 
 
 def test_too_many_kills_or_a_remote_service_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    assert loadtest.main(["--chaos", "--kill-rasa", "9"]) == 2
+    assert loadtest_command.main(["--chaos", "--kill-rasa", "9"]) == 2
     assert "--kill-rasa must be 0 to 5" in capsys.readouterr().out
-    assert loadtest.main(["--chaos", "--redis-url", "redis://example.com:6379/0"]) == 2
+    assert loadtest_command.main(["--chaos", "--redis-url", "redis://example.com:6379/0"]) == 2
     assert "services must be on this machine" in capsys.readouterr().out
 
 
@@ -256,7 +256,7 @@ def test_short_chaos_run_every_turn_answered_in_time_and_no_booking_lost_or_doub
     command = [
         sys.executable,
         "-m",
-        "tooling.loadtest",
+        "tooling.loadtest_command",
         "--chaos",
         "--users",
         "8",

@@ -39,6 +39,10 @@ DOMAIN = Domain.load(str(settings.PROJECT_ROOT / "domain.yml"))
 # sha256 of inspect.getsource(...) of the Rasa 3.6.21 code each override was written against
 # (bot.rasa_overrides.LEANS_ON says which override leans on which).
 PINNED = {
+    "rasa.core.actions.action:RemoteAction.__init__": (
+        "69103389ee02de80ac78baf49a0b7079d291ed51b70fdf9ee5ddb1684d86109c"
+    ),
+    "rasa.core.actions.action:RemoteAction.run": ("ccabf6f1160d527a157fad5bd285ce69e8221b1bcad23f8a61499b4360a1c17e"),
     "rasa.core.actions.action:RemoteAction._validate_action_result": (
         "f8cdb4be6812396167ced74161b2ccd65c5ea676ad86d7d359d8c322d9d8dc42"
     ),
@@ -69,6 +73,8 @@ PINNED = {
         "ead2fff373291c24619f2a2b53453f64ed2975ed68f53dce0e56041061356f05"
     ),
     "rasa.core.lock_store:LockStore.lock": ("8b9b716c031a34445100c32e7123859553831d2ac4747ae2b47a581f137ea371"),
+    "rasa.core.run:close_resources": ("bc3d36e8149e84cd906082694203f0f78bbdb09544be8753af472ff59cc284e9"),
+    "rasa.core.run:serve_application": ("fa80588d9e008b67948290d1da64c97fbab5a1a8069b880c18cc3c8399ef9c2b"),
     "rasa.core.tracker_store:SQLTrackerStore.__init__": (
         "64e704d159dfa35b86175cccdc9d08b05cbf91b2e0779bccf115671106ad9314"
     ),
@@ -87,6 +93,8 @@ PINNED = {
     "rasa.core.tracker_store:ensure_schema_exists": (
         "deb85efe22aad4a510c15eca788fd4f10b45ee7912f70591f4c2626e82fefe22"
     ),
+    "rasa.utils.endpoints:EndpointConfig.request": ("ccdb778aed8208e23cde3c3f47eac7fbbbb735dac8f7ef7254d54451c64ad608"),
+    "rasa.utils.endpoints:EndpointConfig.session": ("e55aa13d9d4fb4bc440ac33b870a97ee162b76dda7ccb6bf68433567475fdffb"),
     "rasa.shared.core.training_data.story_reader.yaml_story_reader:YAMLStoryReader._entities_from_regex_match": (
         "c654a66d095fcd1c0a2e44eb5a8fe8af357d8f4091be470540e831a45c97a0b1"
     ),

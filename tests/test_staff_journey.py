@@ -29,9 +29,9 @@ import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
-from bot.staff.config import RetentionSettings
+from bot.notices.config import RetentionSettings
+from bot.notices.outbox import OutboxNotice, utc_now
 from bot.staff.links import conversation_key
-from bot.staff.outbox import OutboxNotice, utc_now
 from bot.staff.retention import purge
 from bot.staff_page.__main__ import main as staff_page_cli
 from bot.staff_page.store import StaffStore

@@ -30,16 +30,16 @@ from bot.consultations.repository import ConsultationRepository, ConsultationSto
 from bot.consultations.submission import NewConsultation
 from bot.knowledge.repository import KnowledgeRepository
 from bot.knowledge.seed import seed_database
+from bot.notices.config import RetentionSettings, SlackNoticeSettings, SmtpSettings, StaffConfigError
+from bot.notices.outbox import EMAIL, RED_FLAG, REQUEST, SLACK, Outbox, OutboxNotice, as_utc
 from bot.persistence.database import get_engine
 from bot.security.action_token import TOKEN_HEADER
 from bot.staff import alerts
-from bot.staff.config import RetentionSettings, SlackNoticeSettings, SmtpSettings, StaffConfigError
 from bot.staff.delivery import Deliverer, retry_delay
 from bot.staff.delivery_errors import ChannelDown
 from bot.staff.links import conversation_key
 from bot.staff.mailer import Mailer
 from bot.staff.messages import NoticeText
-from bot.staff.outbox import EMAIL, RED_FLAG, REQUEST, SLACK, Outbox, OutboxNotice, as_utc
 from bot.staff.slack_notice import SlackNotifier
 from bot.staff.worker import StaffWorker
 from tests.conftest import run_action

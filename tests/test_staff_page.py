@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 
 from bot import settings
 from bot.consultations.models import CALLBACK
+from bot.notices.outbox import OutboxNotice
 from bot.staff.links import conversation_key
-from bot.staff.outbox import OutboxNotice
 from bot.staff_page import audit
 from bot.staff_page.__main__ import main as cli
 from bot.staff_page.auth import Accounts
@@ -300,7 +300,7 @@ def test_a_second_sign_in_form_keeps_the_first_one_valid(sqlite_page: Page) -> N
     "target", ["//evil.test/x", "/\\evil.test", "/\t/evil.test", "https://evil.test/", "/\n/evil.test", "requests"]
 )
 def test_after_sign_in_the_page_never_sends_the_browser_elsewhere(target: str) -> None:
-    from bot.staff_page.app import safe_next
+    from bot.staff_page.shared import safe_next
 
     assert safe_next(target) == "/requests"
     assert safe_next("/requests/PG-7K3M9Q?x=1") == "/requests/PG-7K3M9Q?x=1"

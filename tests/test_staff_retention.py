@@ -26,13 +26,13 @@ from bot.consultations.__main__ import main as consultations_cli
 from bot.consultations.models import ConsultationRequest
 from bot.consultations.repository import ConsultationRepository
 from bot.consultations.submission import NewConsultation
+from bot.notices.config import RetentionSettings
+from bot.notices.outbox import RED_FLAG, Outbox, OutboxNotice
 from bot.persistence.database import get_engine
 from bot.persistence.health import HealthRegistry
 from bot.rasa_overrides.sql_tracker_store import PoreGuideTrackerStore
 from bot.staff import worker as staff_worker
 from bot.staff.__main__ import main as staff_cli
-from bot.staff.config import RetentionSettings
-from bot.staff.outbox import RED_FLAG, Outbox, OutboxNotice
 from bot.staff.retention import PurgeReport, purge
 from tests.staff_fixtures import database_url  # noqa: F401 - fixture
 

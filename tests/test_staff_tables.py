@@ -1,6 +1,6 @@
 """Tables created by several processes at once on a new database: two or more action-server
 replicas (and the staff page) start together and each creates the consultation, outbox and staff
-page tables (`bot.staff.outbox.create_missing_tables`).
+page tables (`bot.notices.outbox.create_missing_tables`).
 
 On PostgreSQL the creators take turns under an advisory lock, so no statement fails at all: the
 race used to end one CREATE TABLE with a duplicate key in PostgreSQL's catalogue, retried by the
@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import Engine
 
 from bot.consultations.repository import ConsultationRepository
-from bot.staff.outbox import Outbox
+from bot.notices.outbox import Outbox
 from bot.staff_page.models import create_tables as create_staff_page_tables
 from tests.staff_fixtures import database_url  # noqa: F401 - fixture
 

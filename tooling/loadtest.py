@@ -8,18 +8,13 @@ the run: see `tooling.loadtest_chaos`. The failover sending it needs lives here,
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import math
-import sys
 import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
-from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -265,35 +260,3 @@ def format_summary(summary: Dict[str, Any]) -> str:
     ]
     lines += [f"  {kind}: {count}" for kind, count in sorted(summary["errors_by_kind"].items())]
     return "\n".join(lines)
-
-
-def main(argv: Optional[List[str]] = None) -> int:
-    from tooling import loadtest_chaos  # its servers and databases are needed only with --chaos
-
-    parser = argparse.ArgumentParser(
-        prog="python -m tooling.loadtest", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--url", default="http://127.0.0.1:5005", help="base URL of a running `make serve`")
-    parser.add_argument("--users", type=int, default=50, help="simulated people talking at the same time")
-    parser.add_argument("--turns", type=int, default=20, help="messages each person sends")
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds one reply may take")
-    parser.add_argument("--deadline", type=float, default=900.0, help="seconds for the whole run")
-    parser.add_argument("--json", type=Path, help="also write the numbers to this file")
-    loadtest_chaos.add_arguments(parser)
-    args = parser.parse_args(argv)
-    if args.users < 1 or args.turns < 1:
-        parser.error("--users and --turns must be at least 1")
-    if args.chaos:
-        return loadtest_chaos.run(args)
-    if urlsplit(args.url).hostname not in LOOPBACK_HOSTS:
-        parser.error(f"--url must be on this machine ({', '.join(LOOPBACK_HOSTS)})")
-    report = asyncio.run(run_load(args.url, args.users, args.turns, args.timeout, args.deadline))
-    summary = report.summary()
-    print(format_summary(summary), flush=True)
-    if args.json:
-        args.json.write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    return 1 if summary["errors"] else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

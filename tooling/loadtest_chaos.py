@@ -1,4 +1,4 @@
-"""`make loadtest CHAOS=1` (`python -m tooling.loadtest --chaos`): the load test with servers dying
+"""`make loadtest CHAOS=1` (`python -m tooling.loadtest_command --chaos`): the load test with servers dying
 under it. It starts a PoreGuide of its own on 127.0.0.1: one action server and two Rasa replicas
 sharing one conversation store (a new PostgreSQL database, else a SQLite file) and the Redis lock
 store (else each replica locks in memory), each kept alive by the launcher's `Supervisor`. Then

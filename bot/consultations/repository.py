@@ -1,6 +1,6 @@
 """Stores and reads consultation requests; every database failure surfaces as ConsultationStoreUnavailable.
 
-A new request and its staff notices (`bot.staff.outbox`) are written in one transaction: the
+A new request and its staff notices (`bot.notices.outbox`) are written in one transaction: the
 request is never stored without the clinic being told, whatever happens to the mail server."""
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from bot.consultations.submission import (
     require_consent,
 )
 from bot.consultations.validation import validate_email
+from bot.notices import outbox
 from bot.persistence.database import UsesDatabase
-from bot.staff import outbox
 
 logger = logging.getLogger(__name__)
 

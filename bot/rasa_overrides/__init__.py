@@ -5,8 +5,8 @@ pins that code (a hash of its source as read for 3.6.21), so an upgrade fails th
 
 Configured by name in Rasa's files: `socketio_channel.WebsiteInput` and `rest_channel.GuardedRestInput`
 (credentials.yml), `sql_tracker_store.PoreGuideTrackerStore` and `lock_store.PoreGuideLockStore`
-(endpoints.yml). Installed in the process: `action_reply_validation` (by `bot.rasa_run`), `shell_buttons`
-(by `bot.shell`), `sql_session_scope` (by the tracker store).
+(endpoints.yml). Installed in the process: `action_reply_validation` and `action_keepalive` (by
+`bot.rasa_run`), `shell_buttons` (by `bot.shell`), `sql_session_scope` (by the tracker store).
 
 Two uses of Rasa's public channel API live with the channel code and are pinned too:
 `bot.channels.reply_guard` counts a turn's replies by wrapping one output channel's `send_response`,
@@ -22,6 +22,14 @@ LEANS_ON: Dict[str, Tuple[str, ...]] = {
     "bot.rasa_overrides.action_reply_validation": (
         "rasa.core.actions.action:RemoteAction._validate_action_result",
         "rasa.core.actions.action:RemoteAction.action_response_format_spec",
+    ),
+    "bot.rasa_overrides.action_keepalive": (
+        "rasa.utils.endpoints:EndpointConfig.request",
+        "rasa.utils.endpoints:EndpointConfig.session",
+        "rasa.core.actions.action:RemoteAction.__init__",
+        "rasa.core.actions.action:RemoteAction.run",
+        "rasa.core.run:serve_application",
+        "rasa.core.run:close_resources",
     ),
     "bot.rasa_overrides.lock_store": (
         "rasa.core.lock_store:LockStore.lock",

@@ -10,9 +10,9 @@ from typing import List, Optional
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import settings
+from bot.notices.config import RetentionSettings, StaffConfigError
+from bot.notices.outbox import Outbox
 from bot.persistence.database import get_engine
-from bot.staff.config import RetentionSettings, StaffConfigError
-from bot.staff.outbox import Outbox
 from bot.staff.retention import purge
 from bot.staff.tracker_events import tracker_url
 

@@ -14,7 +14,7 @@ import threading
 
 from sqlalchemy.engine import Engine
 
-from bot.staff.outbox import Outbox
+from bot.notices.outbox import Outbox
 
 logger = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from typing import Callable, Dict, Optional, Protocol
 
 from bot.consultations.repository import ConsultationRepository
+from bot.notices.outbox import REQUEST, Notice, Outbox, utc_now
 from bot.staff.delivery_errors import ChannelDown, DeliveryFailed
 from bot.staff.messages import NoticeText, red_flag_notice, request_notice
-from bot.staff.outbox import REQUEST, Notice, Outbox, utc_now
 
 logger = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from bot.consultations.models import ConsultationModel, ConsultationRequest, delete_requests
 from bot.consultations.references import normalise_reference
 from bot.consultations.validation import validate_email, validate_phone
+from bot.notices.outbox import RED_FLAG, OutboxNotice, create_missing_tables, create_tables
 from bot.staff import tracker_events
-from bot.staff.outbox import RED_FLAG, OutboxNotice, create_missing_tables, create_tables
 
 logger = logging.getLogger(__name__)
 

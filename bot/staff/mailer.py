@@ -14,7 +14,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Optional
 
-from bot.staff.config import SmtpSettings
+from bot.notices.config import SmtpSettings
 from bot.staff.delivery_errors import ChannelDown, DeliveryFailed
 from bot.staff.messages import NoticeText
 

@@ -21,9 +21,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from bot.consultations.models import ConsultationModel, ConsultationRequest, delete_requests
+from bot.notices.config import RetentionSettings
+from bot.notices.outbox import RED_FLAG, OutboxNotice, create_missing_tables, create_tables, utc_now
 from bot.staff import tracker_events
-from bot.staff.config import RetentionSettings
-from bot.staff.outbox import RED_FLAG, OutboxNotice, create_missing_tables, create_tables, utc_now
 
 logger = logging.getLogger(__name__)
 

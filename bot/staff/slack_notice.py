@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 from typing import Any, Dict
 
-from bot.staff.config import SlackNoticeSettings
+from bot.notices.config import SlackNoticeSettings
 from bot.staff.delivery_errors import ChannelDown, DeliveryFailed
 from bot.staff.messages import NoticeText
 

@@ -21,9 +21,9 @@ import threading
 import time
 from typing import Any, Callable, Optional, Tuple
 
-from bot.staff.config import StaffConfigError
+from bot.notices.config import StaffConfigError
+from bot.notices.outbox import DOORBELL
 from bot.staff.delivery import Deliverer, PassReport
-from bot.staff.outbox import DOORBELL
 from bot.staff.retention import PurgeReport
 
 logger = logging.getLogger(__name__)
@@ -130,10 +130,10 @@ def from_environment() -> StaffWorker:
 
     def deliverer() -> Optional[Deliverer]:
         from bot.consultations.repository import ConsultationRepository
+        from bot.notices.config import SlackNoticeSettings, SmtpSettings, staff_page_url
+        from bot.notices.outbox import EMAIL, SLACK, Outbox
         from bot.persistence.database import get_engine
-        from bot.staff.config import SlackNoticeSettings, SmtpSettings, staff_page_url
         from bot.staff.mailer import Mailer
-        from bot.staff.outbox import EMAIL, SLACK, Outbox
         from bot.staff.slack_notice import SlackNotifier
 
         channels: dict = {}
@@ -160,8 +160,8 @@ def from_environment() -> StaffWorker:
         return Deliverer(outbox, ConsultationRepository(engine), channels, staff_page_url())
 
     def purge() -> PurgeReport:
+        from bot.notices.config import RetentionSettings
         from bot.persistence.database import get_engine
-        from bot.staff.config import RetentionSettings
         from bot.staff.retention import purge as run_purge
         from bot.staff.tracker_events import tracker_url
 
@@ -178,7 +178,7 @@ _current: Optional[StaffWorker] = None
 def start_with_server(app: Any, *_: Any) -> None:
     """Sanic `main_process_start` listener (Sanic 21 passes the loop too, Sanic 25 does not)."""
     global _current
-    from bot.staff.config import worker_enabled
+    from bot.notices.config import worker_enabled
 
     if not worker_enabled() or _current is not None:
         return

@@ -13,7 +13,7 @@ from sqlalchemy import Column, DateTime, Index, Integer, String, Text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import declarative_base
 
-from bot.staff.outbox import create_missing_tables
+from bot.notices.outbox import create_missing_tables
 
 # SQLAlchemy 1.4 has no types: the declarative base is Any, which mypy accepts as a base class.
 StaffPageModel: Any = declarative_base()

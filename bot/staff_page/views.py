@@ -17,7 +17,9 @@ from aiohttp import web
 from bot.consultations.references import is_reference, normalise_reference
 from bot.staff.links import conversation_key
 from bot.staff_page import audit
-from bot.staff_page.app import (
+from bot.staff_page.auth import AccountError, normalise_username
+from bot.staff_page.sessions import ABSOLUTE, LOGIN_COOKIE, SESSION_COOKIE
+from bot.staff_page.shared import (
     blocking,
     client_address,
     render,
@@ -25,8 +27,6 @@ from bot.staff_page.app import (
     services,
     set_cookie,
 )
-from bot.staff_page.auth import AccountError, normalise_username
-from bot.staff_page.sessions import ABSOLUTE, LOGIN_COOKIE, SESSION_COOKIE
 from bot.staff_page.store import STATUSES, InvalidChange
 from bot.staff_page.transcript import find_sender, is_key, read_transcript
 

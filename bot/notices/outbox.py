@@ -21,8 +21,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 from sqlalchemy.orm import Session, declarative_base
 
+from bot.notices.config import SlackNoticeSettings
 from bot.persistence.database import UsesDatabase
-from bot.staff.config import SlackNoticeSettings
 
 logger = logging.getLogger(__name__)
 
@@ -100,18 +100,13 @@ def add_request_notices(
     session: Session, request_id: int, conversation_id: str, channels: Optional[Sequence[str]] = None
 ) -> None:
     """Add the notices of a new request to `session`, i.e. to the transaction that stores it."""
-    now = utc_now()
+    _add_notices(session, utc_now(), channels, kind=REQUEST, request_id=request_id, conversation_id=conversation_id)
+
+
+def _add_notices(session: Session, now: datetime, channels: Optional[Sequence[str]], **columns: Any) -> None:
+    """One notice per channel (`channels`, else those configured now), due at once."""
     for channel in channels if channels is not None else channels_now():
-        session.add(
-            OutboxNotice(
-                kind=REQUEST,
-                channel=channel,
-                request_id=request_id,
-                conversation_id=conversation_id,
-                created_at=now,
-                next_attempt_at=now,
-            )
-        )
+        session.add(OutboxNotice(channel=channel, created_at=now, next_attempt_at=now, **columns))
 
 
 def create_missing_tables(metadata: MetaData, engine: Engine) -> None:
@@ -168,17 +163,7 @@ class Outbox(UsesDatabase):
             ).first()
             if repeated is not None:
                 return False
-            for channel in channels if channels is not None else channels_now():
-                session.add(
-                    OutboxNotice(
-                        kind=RED_FLAG,
-                        channel=channel,
-                        conversation_id=conversation_id,
-                        level=level,
-                        created_at=now,
-                        next_attempt_at=now,
-                    )
-                )
+            _add_notices(session, now, channels, kind=RED_FLAG, conversation_id=conversation_id, level=level)
         DOORBELL.set()
         logger.info("Red-flag staff alert queued (%s).", level)
         return True
