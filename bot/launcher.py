@@ -140,6 +140,25 @@ def end_group(process: subprocess.Popen) -> None:
     such as the multiprocessing manager and resource tracker of rasa-sdk 3.21's Sanic."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
+    _wait_until_group_gone(process.pid)
+
+
+def _wait_until_group_gone(group: int, timeout: float = 5.0) -> None:
+    """SIGKILL is delivered, not done: wait (briefly) until no live process of `group` is left, so
+    its listening sockets are closed when the caller goes on (a restart on the same port, a check
+    that the port is free). Zombies hold no sockets and are not waited for."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and _live_members(group):
+        time.sleep(0.05)
+
+
+def _live_members(group: int) -> bool:
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == group and fields[0] != "Z":  # fields: state, ppid, pgrp, ...
+                return True
+    return False
 
 
 def stop(process: subprocess.Popen, grace: float = 10.0) -> None:
