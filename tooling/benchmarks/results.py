@@ -46,21 +46,21 @@ def targets(results: Dict[str, Any]) -> List[Dict[str, Any]]:
     def check(name: str, value: Optional[float], ok: Optional[bool]) -> Dict[str, Any]:
         return {"target": name, "value": value, "met": ok}
 
+    def at_most(key: str, limit: float) -> Optional[bool]:
+        return None if ratio.get(key) is None else ratio[key] <= limit
+
+    train_s = pg.get("train_s")
     return [
+        # Issue 18: PoreGuide's turns still run a knowledge action, the default bot's do not.
+        check("p95 turn latency <= 0.8x the default bot's", ratio.get("p95_ms"), at_most("p95_ms", 0.8)),
+        check("cold start <= 0.4x the default bot's", ratio.get("cold_start_s"), at_most("cold_start_s", 0.4)),
+        check("peak memory of the Rasa server <= 0.8x the default bot's", ratio.get("rss_mb"), at_most("rss_mb", 0.8)),
         check(
-            "p95 turn latency <= 1.0x the default bot's",
-            ratio.get("p95_ms"),
-            None if ratio.get("p95_ms") is None else ratio["p95_ms"] <= 1.0,
-        ),
-        check(
-            "cold start <= 0.5x the default bot's",
-            ratio.get("cold_start_s"),
-            None if ratio.get("cold_start_s") is None else ratio["cold_start_s"] <= 0.5,
-        ),
-        check(
-            "training from scratch <= 4 min",
-            pg.get("train_s"),
-            None if pg.get("train_s") is None else pg["train_s"] <= MAX_TRAIN_S,
+            "training from scratch <= 1.2x the default bot's and <= 4 min",
+            ratio.get("train_s"),
+            None
+            if train_s is None or ratio.get("train_s") is None
+            else at_most("train_s", 1.2) and train_s <= MAX_TRAIN_S,
         ),
         check(
             "held-out intent macro-F1 >= 0.95 and above the default pipeline's",
