@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Mapping, Optional
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 VAR_DIR = PROJECT_ROOT / "var"
@@ -31,3 +32,9 @@ def load_dotenv(path: Path = PROJECT_ROOT / ".env") -> None:
         key, sep, value = line.strip().partition("=")
         if sep and key and not key.startswith("#"):
             os.environ.setdefault(key.strip(), value.strip().strip('"').strip("'"))
+
+
+def environment(env: Optional[Mapping[str, str]] = None) -> Mapping[str, str]:
+    """`env` if given (tests, a settings check), else the process's environment: what every
+    settings reader (`from_env(env=None)`) reads its variables from."""
+    return os.environ if env is None else env

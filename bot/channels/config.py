@@ -5,17 +5,14 @@ Telegram and Slack are optional: when their variables are missing the channel is
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import List, Mapping, Optional, Tuple, Type, TypeVar
+
+from bot.settings import environment
 
 TELEGRAM_API_DEFAULT = "https://api.telegram.org"
 SLACK_API_DEFAULT = "https://slack.com/api"
 C = TypeVar("C", bound="_OptionalChannel")
-
-
-def _env(env: Optional[Mapping[str, str]]) -> Mapping[str, str]:
-    return os.environ if env is None else env
 
 
 def _missing(env: Mapping[str, str], names: Tuple[str, ...]) -> List[str]:
@@ -29,12 +26,12 @@ class _OptionalChannel:
 
     @classmethod
     def missing(cls, env: Optional[Mapping[str, str]] = None) -> List[str]:
-        return _missing(_env(env), cls.REQUIRED)
+        return _missing(environment(env), cls.REQUIRED)
 
     @classmethod
     def from_env(cls: Type[C], env: Optional[Mapping[str, str]] = None) -> Optional[C]:
         """The settings, or None when any required variable is unset (channel off)."""
-        env = _env(env)
+        env = environment(env)
         if cls.missing(env):
             return None
         return cls._from_complete_env(env)

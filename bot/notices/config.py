@@ -12,6 +12,7 @@ from typing import Mapping, Optional, Tuple
 from urllib.parse import unquote, urlsplit
 
 from bot.channels.config import SLACK_API_DEFAULT
+from bot.settings import environment
 
 SMTP_URL_ENV = "SMTP_URL"
 SMTP_FROM_ENV = "SMTP_FROM"
@@ -37,10 +38,6 @@ class StaffConfigError(ValueError):
     """A staff setting is present but unusable; the message names the variable, not its secret."""
 
 
-def _env(env: Optional[Mapping[str, str]]) -> Mapping[str, str]:
-    return os.environ if env is None else env
-
-
 def _get(env: Mapping[str, str], name: str) -> str:
     return env.get(name, "").strip()
 
@@ -64,7 +61,7 @@ class SmtpSettings:
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> Optional["SmtpSettings"]:
         """The settings, or None while SMTP_URL or STAFF_EMAIL is unset (email off)."""
-        env = _env(env)
+        env = environment(env)
         url, recipients = _get(env, SMTP_URL_ENV), _addresses(_get(env, STAFF_EMAIL_ENV))
         if not url or not recipients:
             return None
@@ -105,7 +102,7 @@ class SlackNoticeSettings:
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> Optional["SlackNoticeSettings"]:
         """The settings, or None while SLACK_STAFF_CHANNEL or SLACK_BOT_TOKEN is unset (Slack off)."""
-        env = _env(env)
+        env = environment(env)
         channel, token = _get(env, SLACK_STAFF_CHANNEL_ENV), _get(env, SLACK_BOT_TOKEN_ENV)
         if not channel or not token:
             return None
@@ -126,7 +123,7 @@ class RetentionSettings:
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "RetentionSettings":
-        env = _env(env)
+        env = environment(env)
         return cls(
             conversation_days=_days(env, RETENTION_CONVERSATION_DAYS_ENV, DEFAULT_CONVERSATION_DAYS),
             request_days=_days(env, RETENTION_REQUEST_DAYS_ENV, DEFAULT_REQUEST_DAYS),
@@ -137,13 +134,13 @@ class RetentionSettings:
 def staff_page_url(env: Optional[Mapping[str, str]] = None) -> str:
     """STAFF_PAGE_URL without a trailing slash; empty when unset (notices then name the
     conversation's key instead of linking to it)."""
-    return _get(_env(env), STAFF_PAGE_URL_ENV).rstrip("/")
+    return _get(environment(env), STAFF_PAGE_URL_ENV).rstrip("/")
 
 
 def worker_enabled(env: Optional[Mapping[str, str]] = None) -> bool:
     """POREGUIDE_STAFF_WORKER=0 keeps this action server from sending notices and purging
     (e.g. all replicas but one; running it in several is safe, only redundant)."""
-    return _get(_env(env), STAFF_WORKER_ENV).lower() not in _OFF
+    return _get(environment(env), STAFF_WORKER_ENV).lower() not in _OFF
 
 
 def _addresses(value: str) -> Tuple[str, ...]:

@@ -93,9 +93,7 @@ def remote_action_init(self: RemoteAction, name: str, action_endpoint: Optional[
 async def close_sessions() -> int:
     """Close the kept sessions of the running loop; how many were closed."""
     loop = asyncio.get_running_loop()
-    mine: List[aiohttp.ClientSession] = [kept[1] for key, kept in list(_sessions.items()) if key[0] is loop]
-    for key in [key for key in _sessions if key[0] is loop]:
-        del _sessions[key]
+    mine: List[aiohttp.ClientSession] = [_sessions.pop(key)[1] for key in list(_sessions) if key[0] is loop]
     for kept in mine:
         await kept.close()
     return len(mine)

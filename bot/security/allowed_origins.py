@@ -4,9 +4,10 @@ check (`bot.rasa_overrides.socketio_channel`)."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Mapping, Optional, Tuple
+
+from bot.settings import environment
 
 ALLOWED_ORIGINS_ENV = "POREGUIDE_ALLOWED_ORIGINS"
 
@@ -20,5 +21,5 @@ class WebSettings:
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "WebSettings":
-        raw = (os.environ if env is None else env).get(ALLOWED_ORIGINS_ENV, "")
+        raw = environment(env).get(ALLOWED_ORIGINS_ENV, "")
         return cls(tuple(origin.strip().rstrip("/") for origin in raw.split(",") if origin.strip()))

@@ -7,11 +7,12 @@ page works, but every restart logs staff out, so a deployment sets it (32+ chara
 from __future__ import annotations
 
 import ipaddress
-import os
 import secrets
 from dataclasses import dataclass, field
 from typing import FrozenSet, Mapping, Optional
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.settings import environment
 
 STAFF_PORT_ENV = "STAFF_PORT"
 STAFF_INTERFACE_ENV = "STAFF_INTERFACE"
@@ -44,7 +45,7 @@ class StaffPageSettings:
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "StaffPageSettings":
-        env = os.environ if env is None else env
+        env = environment(env)
         port_text = env.get(STAFF_PORT_ENV, "").strip() or str(DEFAULT_PORT)
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:
             raise StaffPageConfigError(f"{STAFF_PORT_ENV} must be a port number (got {port_text!r})")
