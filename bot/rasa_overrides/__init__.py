@@ -11,7 +11,11 @@ Configured by name in Rasa's files: `socketio_channel.WebsiteInput` and `rest_ch
 Two uses of Rasa's public channel API live with the channel code and are pinned too:
 `bot.channels.reply_guard` counts a turn's replies by wrapping one output channel's `send_response`,
 and `bot.channels.edge.UnusableInput` relies on `UserMessage` passing its text on unchanged.
-`bot.security.intent_parse_warning` relies on the wording of one Rasa warning (log privacy)."""
+`bot.security.intent_parse_warning` relies on the wording of one Rasa warning (log privacy).
+On the action server (rasa-sdk 3.21, its own venv, where Rasa's code is not installed to pin):
+`bot.action_server.accept_calls_without_domain` serves Rasa 3.6's calls that carry no domain, which
+rasa-sdk's `ActionExecutor.update_and_return_domain` would answer with 449; tests/test_action_payload.py
+fails if rasa-sdk stops refusing them or the change stops serving them."""
 
 from __future__ import annotations
 
