@@ -60,12 +60,18 @@ def test_quick_bench_writes_every_stable_key(quick_run: Path) -> None:
     assert set(results.TIMINGS) == set(data["ratios"]) and data["ratios"]["cold_start_s"] > 0
     assert [target["met"] for target in data["targets"]][3:] == [None, None]  # training, NLU: not in quick mode
     assert data["profile"]["poreguide"]["model_load_s"] > 0 and data["profile"]["poreguide"]["component_parse_ms"]
+    turn = data["turn_profile"]["poreguide"]  # issue 18: where a turn's time goes
+    steps = ("tracker_load", "nlu", "policy_prediction", "actions", "action_reply_validation", "tracker_save")
+    assert all(turn[step] > 0 for step in steps), turn
+    assert turn["turn"] >= sum(turn[step] for step in steps if step != "action_reply_validation"), turn
+    assert turn["wall_per_turn"] >= turn["turn"] > 0
 
 
 @pytest.mark.slow
 def test_quick_bench_writes_the_table_and_the_charts(quick_run: Path) -> None:
     table = (quick_run / "results.md").read_text()
     assert "| cold start to first answer (s) |" in table and "quick mode" in table
+    assert "## A turn, step by step: poreguide" in table and "| tracker_save |" in table
     assert "| held-out intent macro-F1 |" in table and "## Targets" in table
     plots = json.loads((quick_run / "results.json").read_text())["plots"]
     assert {

@@ -78,6 +78,12 @@ PINNED = {
     "rasa.core.tracker_store:SQLTrackerStore.__init__": (
         "64e704d159dfa35b86175cccdc9d08b05cbf91b2e0779bccf115671106ad9314"
     ),
+    "rasa.core.tracker_store:SQLTrackerStore._event_query": (
+        "cd44f7901b860bfd598a813bde17d0d5b0d7bab129feaf76bb2dca87d628625b"
+    ),
+    "rasa.core.tracker_store:SQLTrackerStore._additional_events": (
+        "d22f99eb863acb07afee63d9fe3a04ca8464251e67a43eb7d36c2d65ffc1653f"
+    ),
     "rasa.core.tracker_store:SQLTrackerStore._retrieve": (
         "c8adbf6f4b61ddd1124690944ebdf2ebc82d0723bd07c6704caab0b80120a0ef"
     ),

@@ -5,13 +5,18 @@ PostgreSQL (Rasa's `events` table), where the URL comes from, and failures that 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import time
 from pathlib import Path
+from typing import Any, List, Tuple
 
 import pytest
+from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
-from sqlalchemy import create_engine, inspect
+from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import event as sa_event
 
 from bot import settings
 from bot.persistence import config
@@ -84,6 +89,70 @@ def test_events_go_to_rasas_events_table_once(store_url: str) -> None:
     engine.dispose()
     users = [event["text"] for kind, event in stored_events(store_url, "twice") if kind == "user"]
     assert users == ["tell me about microneedling", "how long is the recovery?"]
+
+
+def _turns_on(store: SQLTrackerStore, statements: List[str], at: float) -> None:
+    """The same four saves on any store: a new conversation, a turn, a turn that starts a new
+    session, and a turn saved twice. `statements` collects the SQL of the saves after a retrieve."""
+    first = run(store.get_or_create_tracker("turns"))
+    first.update(UserUttered("hi", {"name": "greet"}, timestamp=at))
+    run(store.save(first))
+    turns = [
+        [
+            UserUttered("tell me about peels", {"name": "ask_treatment_info"}, timestamp=at + 2),
+            ActionExecuted("utter_x", timestamp=at + 2.1),
+        ],
+        [
+            SessionStarted(timestamp=at + 3),
+            UserUttered("and lasers?", {"name": "ask_treatment_info"}, timestamp=at + 3.1),
+        ],
+        [SlotSet("treatment", "laser_resurfacing", timestamp=at + 4)],
+    ]
+    for events in turns:
+        tracker = run(store.retrieve("turns"))
+        for event in events:
+            tracker.update(event)
+        statements.clear()
+        run(store.save(tracker))
+    run(store.save(tracker))  # saved again: nothing new, counted as Rasa does
+
+
+def _rows(url: str) -> List[Tuple[Any, ...]]:
+    """The stored rows, without the first row's time (`get_or_create_tracker` stamps it "now")."""
+    engine = create_engine(url, future=True)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT sender_id, type_name, timestamp, intent_name, action_name, data FROM events ORDER BY id")
+        ).all()
+    engine.dispose()
+    return [(*row[:2], *row[3:5], json.loads(row[5])["event"]) for row in rows[:1]] + [tuple(row) for row in rows[1:]]
+
+
+def test_a_turn_saves_what_rasas_store_saves_without_counting_again(tmp_path: Path) -> None:
+    """Issue 18: the save of a retrieved tracker skips Rasa's COUNT query and writes the new events
+    in one statement, yet leaves the `events` table exactly as Rasa's own SQLTrackerStore does,
+    across a new session (fails if Rasa's rows or the session query change under us)."""
+    rasa_store = SQLTrackerStore(DOMAIN, dialect="sqlite", db=str(tmp_path / "rasa.db"))
+    at = time.time() + 60  # after the action_listen that get_or_create_tracker stamps now
+    _turns_on(rasa_store, [], at)
+    ours_url = f"sqlite:///{tmp_path / 'ours.db'}"
+    ours = PoreGuideTrackerStore(DOMAIN, host=ours_url, health=HealthRegistry())
+    statements: List[str] = []
+    sa_event.listen(ours.engine, "before_cursor_execute", lambda *args: statements.append(args[2].lower()))
+    _turns_on(ours, statements, at)
+    assert _rows(ours_url) == _rows(f"sqlite:///{tmp_path / 'rasa.db'}")
+    assert len(_rows(ours_url)) > 6
+    # the last save (a second save of one tracker) counted; the one before it did not
+    assert any("count(" in statement for statement in statements)
+    ours_last_turn: List[str] = []
+    sa_event.listen(ours.engine, "before_cursor_execute", lambda *args: ours_last_turn.append(args[2].lower()))
+    tracker = run(ours.retrieve("turns"))
+    tracker.update(UserUttered("thanks", {"name": "thank"}, timestamp=at + 5))
+    ours_last_turn.clear()
+    run(ours.save(tracker))
+    assert not any("count(" in statement for statement in ours_last_turn), ours_last_turn
+    assert sum(statement.startswith("insert") for statement in ours_last_turn) == 1
+    assert run(ours.retrieve("turns")).events[-1].text == "thanks"
 
 
 def test_sqlite_file_directory_is_created(sqlite_url: str) -> None:

@@ -60,7 +60,9 @@ LEANS_ON: Dict[str, Tuple[str, ...]] = {
     "bot.rasa_overrides.sql_tracker_store": (
         "rasa.core.tracker_store:SQLTrackerStore.__init__",
         "rasa.core.tracker_store:SQLTrackerStore._retrieve",
+        "rasa.core.tracker_store:SQLTrackerStore._event_query",
         "rasa.core.tracker_store:SQLTrackerStore.save",
+        "rasa.core.tracker_store:SQLTrackerStore._additional_events",
         "rasa.core.tracker_store:SQLTrackerStore.keys",
     ),
     "bot.channels.reply_guard": ("rasa.core.channels.channel:OutputChannel.send_response",),

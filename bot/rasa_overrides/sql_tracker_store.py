@@ -12,6 +12,14 @@
   a refused value is logged as a warning and re-raised as unavailable for that turn only: it says
   nothing about the database, so /health stays ok (one crafted request must not flip it to 503).
 
+- a turn costs the database less (issue 18): Rasa's `_retrieve` builds an ORM object per stored
+  event only to read its `data`, and its `save` runs the session query again (as a COUNT) to find
+  which events are new, then adds them one ORM object at a time. Here the retrieve reads the `data`
+  column alone and notes on the tracker how many events it read; `save` takes that number instead
+  of counting (the same query, so the same number: the conversation's lock keeps other writers out
+  between the two) and inserts the new rows in one executemany. A tracker that was not retrieved
+  here, or is saved a second time, is counted as Rasa does.
+
 Every Rasa process of the project builds this store, `rasa shell` included, so its constructor
 also installs the log privacy filter (`bot.security.log_privacy`).
 
@@ -21,14 +29,18 @@ Rasa builds it with `host=<the url: key, if any>, domain=..., event_broker=...`.
 from __future__ import annotations
 
 import contextlib
+import itertools
+import json
 import logging
-from typing import Any, Iterable, Iterator, Optional, Text
+from typing import Any, Dict, Iterable, Iterator, Optional, Text
 
 import sqlalchemy as sa
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import SQLTrackerStore, TrackerStore
 from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,6 +55,8 @@ logger = logging.getLogger(__name__)
 
 COMPONENT = "tracker_store"
 CONSEQUENCE = "conversations are kept in this process's memory only and may lose their context"
+# Set on a tracker by `_retrieve`: how many of its events the events table already holds.
+STORED_EVENTS = "_poreguide_stored_events"
 
 
 class PoreGuideTrackerStore(SQLTrackerStore):
@@ -122,9 +136,43 @@ class PoreGuideTrackerStore(SQLTrackerStore):
             return await super().keys()
 
     async def _retrieve(self, sender_id: Text, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
+        """Rasa's `_retrieve`, reading only the `data` column (see module doc)."""
         with self._reported("retrieve"):
-            return await super()._retrieve(sender_id, fetch_events_from_all_sessions)
+            with self.session_scope() as session:
+                query = self._event_query(session, sender_id, fetch_events_from_all_sessions)
+                rows = query.with_entities(self.SQLEvent.data).all()
+        if not (self.domain and rows):
+            return None
+        events = [json.loads(data) for (data,) in rows]
+        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        if not fetch_events_from_all_sessions:
+            setattr(tracker, STORED_EVENTS, len(rows))
+        return tracker
 
     async def save(self, tracker: DialogueStateTracker) -> None:
+        """Rasa's `save` without its COUNT query when the tracker says what is stored (module doc)."""
+        stored: Optional[int] = tracker.__dict__.pop(STORED_EVENTS, None)
         with self._reported("save"):
-            await super().save(tracker)
+            await self.stream_events(tracker)
+            with self.session_scope() as session:
+                if stored is None:
+                    stored = self._event_query(session, tracker.sender_id, False).count()
+                rows = [
+                    _event_row(tracker.sender_id, event) for event in itertools.islice(tracker.events, stored, None)
+                ]
+                if rows:
+                    session.execute(sa.insert(self.SQLEvent.__table__), rows)
+                session.commit()
+
+
+def _event_row(sender_id: Text, event: Event) -> Dict[str, Any]:
+    """The columns Rasa's `save` writes for one event."""
+    data = event.as_dict()
+    return {
+        "sender_id": sender_id,
+        "type_name": event.type_name,
+        "timestamp": data.get("timestamp"),
+        "intent_name": data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+        "action_name": data.get("name"),
+        "data": json.dumps(data),
+    }

@@ -70,6 +70,24 @@ def targets(results: Dict[str, Any]) -> List[Dict[str, Any]]:
     ]
 
 
+def turn_profile_lines(profiles: Dict[str, Dict[str, float]]) -> List[str]:
+    """A table per profiled bot: milliseconds of CPU per turn in each step, and the wall time."""
+    lines: List[str] = []
+    for name, steps in profiles.items():
+        lines += [
+            "",
+            f"## A turn, step by step: {name}",
+            "",
+            f"CPU per turn in the Rasa process, profiled in-process (cProfile); wall time per turn "
+            f"{_cell(steps.get('wall_per_turn'))} ms, including the wait for the action server.",
+            "",
+            "| step | ms per turn |",
+            "| --- | ---: |",
+            *[f"| {step} | {_cell(value)} |" for step, value in steps.items() if step != "wall_per_turn"],
+        ]
+    return lines
+
+
 def cross_validation_lines(results: Dict[str, Any]) -> List[str]:
     """Which folds the two CV figures were measured on: comparable only when they are the same."""
     names = {"poreguide_nlu": "PoreGuide pipeline", "rasa_default_nlu": "Rasa default pipeline"}
@@ -163,6 +181,7 @@ def markdown(results: Dict[str, Any]) -> str:
             f"| {c} | {_cell(profile['component_load_s'].get(c))} | {_cell(profile['component_parse_ms'].get(c))} |"
             for c in components
         ]
+    lines += turn_profile_lines(results.get("turn_profile", {}))
     pg = results["poreguide"]
     if pg.get("action_call_p50_ms") is not None:
         nlu_parse_ms = results.get("profile", {}).get("poreguide", {}).get("nlu_parse_ms")

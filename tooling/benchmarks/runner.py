@@ -26,6 +26,7 @@ from tooling.benchmarks.profiling import profiled, summarise
 from tooling.benchmarks.projects import POREGUIDE, Project, default_pipeline_on, scaffold_default_bot
 from tooling.benchmarks.serving import measure_server
 from tooling.benchmarks.training import retrain_after_response_edit, train
+from tooling.benchmarks.turn_profile import turn_profile
 from tooling.benchmarks.turns import FIRST_MESSAGE, default_bot_messages, poreguide_questions
 from tooling.evaluation import DEFAULT_MODEL, HELD_OUT_FILE, evaluate, load_examples
 from tooling.ports import free_ports
@@ -41,6 +42,8 @@ SERVING_NOTE = (
     "(in-memory tracker store, no action server). Both REST only."
 )
 
+
+TURN_PROFILE_TURNS = 100  # under cProfile, in this process (`tooling.benchmarks.turn_profile`)
 
 Validator = Callable[[Project, FoldSplit, Path, Path], Optional[float]]
 
@@ -124,6 +127,13 @@ def _serve_both(
             vars(served),
             action_server_rss_mb=peak_rss_mb(actions.pid),
             action_call_p50_ms=action_call_p50_ms(*action_endpoint(endpoints, rasa_environment()), calls=turns),
+        )
+        figures["turn_profile"]["poreguide"] = turn_profile(
+            models.poreguide,
+            endpoints,
+            poreguide_questions(),
+            min(turns, TURN_PROFILE_TURNS),
+            {**rasa_environment(), "TRACKER_STORE_URL": f"sqlite:///{work / 'profiled-trackers.db'}"},
         )
         if not quick:  # the same bot with Rasa's in-memory tracker store: what the SQL store costs a turn
             in_memory = measure_server(
@@ -256,6 +266,7 @@ def _empty_figures(options: Options) -> Dict[str, Any]:
         "poreguide_nlu": dict(nlu_keys),
         "rasa_default_nlu": dict(nlu_keys),
         "profile": {},
+        "turn_profile": {},
         "diagnostics": {},
         "plots": [],
         "notes": [QUICK_NOTE, SERVING_NOTE] if options.quick else [SERVING_NOTE],

@@ -1,0 +1,84 @@
+"""Where a turn's time goes inside the Rasa process (issue 18, item 4): PoreGuide's model loaded in
+this process with its own endpoints (SQL tracker store, action server, Rasa overrides installed as
+`bot.rasa_run` installs them), a few conversations run through `MessageProcessor.handle_message`
+under cProfile, and the CPU time split into the steps of a turn. Waiting for the action server is
+not CPU time of this process: the wall time per turn is recorded beside it."""
+
+from __future__ import annotations
+
+import asyncio
+import cProfile
+import os
+import pstats
+import time
+from pathlib import Path
+from typing import Dict, List, Mapping, Sequence, Tuple
+from unittest import mock
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+
+# step -> (file suffix, function) whose cumulative time is that step; `turn` is the whole.
+STEPS: Dict[str, Tuple[str, str]] = {
+    "turn": ("rasa/core/processor.py", "handle_message"),
+    "tracker_load": ("rasa/core/processor.py", "get_tracker"),
+    "nlu": ("rasa/core/processor.py", "parse_message"),
+    "slot_extraction": ("rasa/core/processor.py", "run_action_extract_slots"),
+    "policy_prediction": ("rasa/core/processor.py", "_predict_next_with_tracker"),
+    "actions": ("rasa/core/processor.py", "_run_action"),
+    "action_reply_validation": ("bot/rasa_overrides/action_reply_validation.py", "validate_action_result"),
+    "tracker_save": ("rasa/core/processor.py", "save_tracker"),
+}
+TURNS_PER_CONVERSATION = 10
+
+
+def split(stats: pstats.Stats, turns: int) -> Dict[str, float]:
+    """Mean CPU milliseconds per turn of each step in STEPS (action_reply_validation is part of
+    actions), and `other`: the turn's time outside the steps."""
+    per_turn = 1000.0 / max(turns, 1)
+    found = {step: 0.0 for step in STEPS}
+    for (filename, _, function), row in stats.stats.items():  # type: ignore[attr-defined]
+        path = filename.replace("\\", "/")
+        for step, (suffix, name) in STEPS.items():
+            if function == name and path.endswith(suffix):
+                found[step] = max(found[step], row[3])
+    figures = {step: round(seconds * per_turn, 2) for step, seconds in found.items()}
+    inside = sum(value for step, value in figures.items() if step not in ("turn", "action_reply_validation"))
+    figures["other"] = round(max(figures["turn"] - inside, 0.0), 2)
+    return figures
+
+
+async def _profile(model: Path, endpoints: Path, messages: Sequence[str], turns: int) -> Dict[str, float]:
+    from rasa.core.agent import load_agent
+    from rasa.core.utils import AvailableEndpoints
+
+    from bot.rasa_overrides import action_keepalive, action_reply_validation
+
+    action_reply_validation.install()
+    action_keepalive.install()
+    agent = await load_agent(model_path=str(model), endpoints=AvailableEndpoints.read_endpoints(str(endpoints)))
+    await _turns(agent, messages[:2], 2, "warm-up")  # first-call costs are cold start, not a turn
+    profile = cProfile.Profile()
+    started = time.perf_counter()
+    profile.enable()
+    await _turns(agent, messages, turns, "profiled")
+    profile.disable()
+    wall_ms = (time.perf_counter() - started) * 1000.0 / turns
+    figures = split(pstats.Stats(profile), turns)
+    figures["wall_per_turn"] = round(wall_ms, 2)
+    return figures
+
+
+async def _turns(agent: object, messages: Sequence[str], turns: int, prefix: str) -> None:
+    for index in range(turns):
+        sender = f"{prefix}-{index // TURNS_PER_CONVERSATION}"
+        text = messages[index % len(messages)]
+        await agent.handle_message(UserMessage(text, CollectingOutputChannel(), sender))  # type: ignore[attr-defined]
+
+
+def turn_profile(
+    model: Path, endpoints: Path, messages: List[str], turns: int, env: Mapping[str, str]
+) -> Dict[str, float]:
+    """Milliseconds per turn: CPU of each step (see STEPS and `split`) and wall time. `env` is the
+    served bot's environment (tracker store URL, action token), set in this process meanwhile."""
+    with mock.patch.dict(os.environ, env):
+        return asyncio.run(_profile(model, endpoints, messages, turns))
