@@ -28,7 +28,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup seed train chat serve actions test fuzz browser bench report loadtest requests requests-csv lock clean
+.PHONY: help setup seed train chat serve actions test fuzz browser bench readme-table report loadtest requests requests-csv lock clean
 
 help:
 	@echo "make chat     set everything up and talk to PoreGuide in the terminal"
@@ -149,6 +149,10 @@ fuzz: setup
 
 bench: setup
 	@$(PY) -m tooling.benchmarks $(BENCH_ARGS)
+
+# The README's results table, from docs/bench/results.json and the kept load-test pair.
+readme-table: $(INSTALLED)
+	@$(PY) -m tooling.benchmarks.readme_table
 
 report: $(INSTALLED)
 	@$(PY) -m bot.analytics

@@ -231,3 +231,9 @@ def test_both_pipelines_are_cross_validated_on_the_same_fold_files(tmp_path: Pat
     assert split is peer_split and split.k == 5
     assert written["poreguide_nlu"]["cv_split"] == written["rasa_default_nlu"]["cv_split"]
     assert f"Both pipelines on the same folds (split {split.digest})" in (tmp_path / "results.md").read_text()
+
+
+def test_without_the_default_pipeline_the_run_says_what_it_did_not_measure(tmp_path: Path) -> None:
+    figures = runner._empty_figures(runner.Options(out=tmp_path, default_pipeline=False))
+    assert runner.NO_DEFAULT_PIPELINE_NOTE in figures["notes"]
+    assert runner.NO_DEFAULT_PIPELINE_NOTE not in runner._empty_figures(runner.Options(out=tmp_path))["notes"]

@@ -43,14 +43,16 @@ def test_only_this_machine_can_be_targeted():
     assert exit_info.value.code == 2
 
 
-def test_a_server_that_is_not_there_is_all_errors_and_exit_code_1(capsys):
+def test_a_server_that_is_not_there_is_all_errors_and_exit_code_1(capsys, tmp_path):
     (port,) = free_ports(1)
+    png = tmp_path / "latency.png"
     code = loadtest_command.main(
-        ["--url", f"http://127.0.0.1:{port}", "--users", "2", "--turns", "2", "--timeout", "5"]
+        ["--url", f"http://127.0.0.1:{port}", "--users", "2", "--turns", "2", "--timeout", "5", "--png", str(png)]
     )
     output = capsys.readouterr().out
     assert code == 1
     assert "completed turns: 4/4" in output and "errors: 4" in output
+    assert f"latency over time: {png}" in output and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.slow
@@ -71,6 +73,8 @@ def test_small_load_against_the_real_servers(bot_url, tmp_path):
             "300",
             "--json",
             str(stats_file),
+            "--png",
+            str(tmp_path / "latency.png"),
         ],
         cwd=settings.PROJECT_ROOT,
         capture_output=True,
@@ -83,3 +87,20 @@ def test_small_load_against_the_real_servers(bot_url, tmp_path):
     assert (stats["completed_turns"], stats["errors"]) == (9, 0)
     assert 0 < stats["p50_ms"] <= stats["p95_ms"] <= stats["p99_ms"] <= stats["max_ms"]
     assert stats["throughput_per_second"] > 0
+    assert (tmp_path / "latency.png").stat().st_size > 10_000, "the latency-over-time chart has no points"
+
+
+def test_latency_over_time_places_each_turn_when_its_reply_came():
+    report = loadtest.LoadReport(1, 3, 3.0, started=100.0)
+    report.turns = [
+        loadtest.Turn(0.5, finished=101.0),
+        loadtest.Turn(2.0, "timeout", finished=102.0),
+        loadtest.Turn(1.0, finished=103.0),
+    ]
+    answered, failed, moving_p95 = report.latency_over_time(window=1.5)
+    assert answered == [(1.0, 0.5), (3.0, 1.0)] and failed == [(2.0, 2.0)]
+    assert moving_p95 == [(1.0, 0.5), (3.0, 1.0)]
+    assert report.latency_over_time(window=5.0)[2] == [(1.0, 0.5), (3.0, 1.0)]
+    report.turns.append(loadtest.Turn(0.2, finished=103.5))
+    assert report.latency_over_time(window=5.0)[2][-1] == (3.5, 1.0)
+    assert report.latency_over_time_png()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -3,6 +3,7 @@ package and module of `bot/` (and each top-level folder of the project) is named
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Set
 
@@ -38,3 +39,27 @@ def test_every_part_of_bot_and_every_top_level_folder_is_in_the_table() -> None:
     } - {"bot", "var", "models", "results"}  # bot: by its parts; the rest: made by setup and runs
     unnamed = sorted((parts | folders) - named)
     assert not unnamed, f"README's layout table does not name: {unnamed}"
+
+
+def test_the_results_table_is_generated_from_the_kept_results() -> None:
+    """The README's speed table is `make readme-table`'s output for docs/bench/, not typed."""
+    from tooling.benchmarks import readme_table
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    generated = readme_table.block()
+    assert generated in readme, "README's results table is stale or edited: run `make readme-table`"
+    assert "| turn latency p95 (ms) |" in generated and "| throughput (turns/s) |" in generated
+
+
+def test_the_results_table_reads_the_newest_complete_load_test_pair(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from tooling.benchmarks import readme_table
+
+    summary = {"users": 50, "turns_per_user": 20, "throughput_per_second": 10.0, "p50_ms": 1, "p95_ms": 2}
+    summary.update(p99_ms=3, errors=0)
+    for name in ("loadtest-2026-11-01-before-aaaaaaa", "loadtest-2026-12-01-before-bbbbbbb"):
+        (tmp_path / f"{name}.json").write_text(json.dumps(summary))
+    (tmp_path / "loadtest-2026-11-01-after-ccccccc.json").write_text(json.dumps({**summary, "p95_ms": 1}))
+    before, after = readme_table.loadtest_pair(tmp_path)  # 12-01 has no "after": the 11-01 pair is used
+    assert (before["commit"], after["commit"], after["date"]) == ("aaaaaaa", "ccccccc", "2026-11-01")
+    lines = readme_table.loadtest_lines(before, after)
+    assert "| latency p95 (ms) | 2 | 1 | 0.50 |" in lines

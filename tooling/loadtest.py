@@ -18,6 +18,8 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import aiohttp
 
+from bot.analytics.charts import scatter_chart
+
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 TECHNICAL_PROBLEM = "technical problem"  # in every "could not answer" reply (channel guard, domain)
 TECHNICAL_PROBLEM_REPLY = "technical-problem reply"  # what a turn answered that way counts as
@@ -79,11 +81,15 @@ SCRIPTS: List[List[Step]] = [
 ]
 
 
+Point = Tuple[float, float]
+
+
 @dataclass
 class Turn:
     latency: float
     error: Optional[str] = None
     attempts: int = 1  # requests it took: more than one when a server was down and another was tried
+    finished: float = field(default_factory=time.monotonic)  # made when the reply (or failure) came
 
 
 @dataclass
@@ -92,6 +98,7 @@ class LoadReport:
     turns_per_user: int
     wall_seconds: float
     turns: List[Turn] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
 
     @property
     def planned(self) -> int:
@@ -118,6 +125,31 @@ class LoadReport:
             "errors": sum(self.errors().values()),
             "errors_by_kind": self.errors(),
         }
+
+    def latency_over_time(self, window: float = 5.0) -> Tuple[List[Point], List[Point], List[Point]]:
+        """(seconds since the start, latency) of the answered turns and of the failed ones, at the
+        moment their reply came, and the p95 of the answered turns over the last `window` seconds."""
+        answered = sorted((turn.finished - self.started, turn.latency) for turn in self.turns if turn.error is None)
+        failed = [(turn.finished - self.started, turn.latency) for turn in self.turns if turn.error]
+        moving_p95 = [
+            (at, percentile(sorted(latency for when, latency in answered if at - window < when <= at), 95))
+            for at, _ in answered
+        ]
+        return answered, failed, moving_p95
+
+    def latency_over_time_png(self, window: float = 5.0) -> bytes:
+        """`latency_over_time` as a chart: where a run slowed down, and when."""
+        answered, failed, moving_p95 = self.latency_over_time(window)
+        return scatter_chart(
+            answered,
+            f"{self.users} users x {self.turns_per_user} turns: latency over time",
+            "seconds since the start",
+            "latency (s)",
+            marked=failed,
+            marked_label="failed",
+            line=moving_p95,
+            line_label=f"p95 over {window:g} s",
+        )
 
 
 def percentile(sorted_values: Sequence[float], q: float) -> float:
@@ -237,7 +269,7 @@ async def run_load(base_url: str, users: int, turns: int, timeout: float, deadli
     """All `users` at once, each sending `turns` messages one after another; stops at `deadline` s."""
     url = f"{base_url.rstrip('/')}/webhooks/rest/webhook"
     report = LoadReport(users, turns, 0.0)
-    started = time.monotonic()
+    started = report.started
     connector = aiohttp.TCPConnector(limit=users)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=timeout)) as session:
         tasks = [asyncio.ensure_future(simulate_user(session, url, i, turns, report)) for i in range(users)]

@@ -12,8 +12,11 @@ from pathlib import Path
 from typing import List, Optional
 from urllib.parse import urlsplit
 
+from bot import settings
 from tooling import loadtest_chaos
 from tooling.loadtest import LOOPBACK_HOSTS, format_summary, run_load
+
+DEFAULT_PNG = settings.VAR_DIR / "loadtest" / "latency-over-time.png"
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -28,6 +31,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds one reply may take")
     parser.add_argument("--deadline", type=float, default=900.0, help="seconds for the whole run")
     parser.add_argument("--json", type=Path, help="also write the numbers to this file")
+    parser.add_argument(
+        "--png", type=Path, default=DEFAULT_PNG, help=f"latency-over-time chart (default {DEFAULT_PNG})"
+    )
     loadtest_chaos.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.users < 1 or args.turns < 1:
@@ -39,6 +45,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     report = asyncio.run(run_load(args.url, args.users, args.turns, args.timeout, args.deadline))
     summary = report.summary()
     print(format_summary(summary), flush=True)
+    args.png.parent.mkdir(parents=True, exist_ok=True)
+    args.png.write_bytes(report.latency_over_time_png())
+    print(f"latency over time: {args.png}", flush=True)
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return 1 if summary["errors"] else 0

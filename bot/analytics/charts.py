@@ -1,16 +1,23 @@
-"""Bar charts as PNG bytes (matplotlib, headless Agg backend), shared by the analytics report
-and the benchmark."""
+"""Bar and scatter charts as PNG bytes (matplotlib, headless Agg backend), shared by the analytics report,
+the benchmark and the load test."""
 
 from __future__ import annotations
 
 import io
-from typing import Mapping, Optional
+from typing import Mapping, Optional, Sequence, Tuple
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 from matplotlib.ticker import MaxNLocator  # noqa: E402
+
+
+def _png(figure: "plt.Figure") -> bytes:
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90)
+    return buffer.getvalue()
 
 
 def bar_chart(
@@ -40,9 +47,38 @@ def bar_chart(
         if not labels:
             axes.text(0.5, 0.5, "no data yet", ha="center", va="center", transform=axes.transAxes)
         axes.set_title(title)
-        figure.tight_layout()
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=90)
-        return buffer.getvalue()
+        return _png(figure)
+    finally:
+        plt.close(figure)
+
+
+def scatter_chart(
+    points: Sequence[Tuple[float, float]],
+    title: str,
+    xlabel: str,
+    ylabel: str,
+    marked: Sequence[Tuple[float, float]] = (),
+    marked_label: str = "",
+    line: Sequence[Tuple[float, float]] = (),
+    line_label: str = "",
+) -> bytes:
+    """Points (x, y), `marked` points in red (e.g. failures) and an optional `line` (e.g. a
+    moving percentile), as PNG bytes."""
+    figure, axes = plt.subplots(figsize=(9, 4.5))
+    try:
+        if points:
+            axes.scatter(*zip(*points), s=6, color="#3b7dd8", alpha=0.5, label="answered")
+        if marked:
+            axes.scatter(*zip(*marked), s=12, color="#d83b3b", marker="x", label=marked_label)
+        if line:
+            axes.plot(*zip(*line), color="#222222", linewidth=1.5, label=line_label)
+        if not (points or marked):
+            axes.text(0.5, 0.5, "no data", ha="center", va="center", transform=axes.transAxes)
+        else:
+            axes.legend(loc="upper left")
+        axes.set_xlabel(xlabel)
+        axes.set_ylabel(ylabel)
+        axes.set_title(title)
+        return _png(figure)
     finally:
         plt.close(figure)
