@@ -81,8 +81,8 @@ def loadtest_lines(before: Dict[str, Any], after: Dict[str, Any]) -> List[str]:
     return [
         "",
         f"`make loadtest` ({after['users']} users × {after['turns_per_user']} turns against `make serve`), "
-        f"{after['date']}, back to back on this machine: before the turn-cost work (commit {before['commit']}) "
-        f"and after it (commit {after['commit']}):",
+        f"{after['date']}, back to back on this machine:",
+        f"before the turn-cost work (commit {before['commit']}) and after it (commit {after['commit']}):",
         "",
         "| load test | before | after | after / before |",
         "| --- | ---: | ---: | ---: |",
