@@ -15,10 +15,16 @@ from bot.security import log_privacy
 from bot.security.rasa_api import rasa_run_arguments
 
 
-def main() -> None:
+def install_overrides() -> None:
+    """What every served Rasa process installs before Rasa starts (also the bench's in-process turn
+    profile, so it measures the bot as served)."""
     log_privacy.install()
     action_reply_validation.install()
     action_keepalive.install()
+
+
+def main() -> None:
+    install_overrides()
     sys.argv = ["rasa", *sys.argv[1:], *rasa_run_arguments(os.environ)]
     from rasa.__main__ import main as rasa_main
 

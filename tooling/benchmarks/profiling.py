@@ -36,7 +36,9 @@ def _top(stats: pstats.Stats, function_names: Tuple[str, ...], scale: float) -> 
     return {name: round(seconds * scale, 3) for name, seconds in ordered}
 
 
-def _cumulative(stats: pstats.Stats, file_suffix: str, function: str) -> float:
+def cumulative(stats: pstats.Stats, file_suffix: str, function: str) -> float:
+    """Seconds spent in `function` of the file ending in `file_suffix`, callees included (the
+    largest figure, for a function that shows up under several call paths)."""
     return max(
         (
             row[3]
@@ -52,8 +54,8 @@ def summarise(stats: pstats.Stats, messages: int) -> Dict[str, Any]:
     and per component) of a profiled `tooling.evaluation.evaluate` run over `messages` messages."""
     per_message_ms = 1000.0 / max(messages, 1)
     return {
-        "model_load_s": round(_cumulative(stats, "rasa/core/agent.py", "load"), 2),
+        "model_load_s": round(cumulative(stats, "rasa/core/agent.py", "load"), 2),
         "component_load_s": _top(stats, ("load", "create"), 1.0),
-        "nlu_parse_ms": round(_cumulative(stats, "rasa/core/agent.py", "parse_message") * per_message_ms, 1),
+        "nlu_parse_ms": round(cumulative(stats, "rasa/core/agent.py", "parse_message") * per_message_ms, 1),
         "component_parse_ms": _top(stats, ("process",), per_message_ms),
     }

@@ -53,7 +53,7 @@ def bench_lines(results: Dict[str, Any]) -> List[str]:
             else "≤ "
             + target["target"].split(" <= ", 1)[-1].replace("<=", "≤")
             + ": "
-            + ("not measured" if target["met"] is None else "met" if target["met"] else "**missed**")
+            + results_file.verdict(target["met"])
         )
         lines.append(
             f"| {label} | {_cell(results['poreguide'].get(key))} | {_cell(results['rasa_default'].get(key))} | "

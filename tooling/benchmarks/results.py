@@ -125,7 +125,7 @@ def _cell(value: Any) -> str:
     return "–" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _verdict(met: Optional[bool]) -> str:
+def verdict(met: Optional[bool]) -> str:
     return "not measured" if met is None else "met" if met else "**missed**"
 
 
@@ -164,7 +164,7 @@ def markdown(results: Dict[str, Any]) -> str:
         "",
         "| target | value | result |",
         "| --- | ---: | --- |",
-        *[f"| {t['target']} | {_cell(t['value'])} | {_verdict(t['met'])} |" for t in results["targets"]],
+        *[f"| {t['target']} | {_cell(t['value'])} | {verdict(t['met'])} |" for t in results["targets"]],
     ]
     for name, profile in results.get("profile", {}).items():
         lines += [

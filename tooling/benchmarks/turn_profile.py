@@ -15,7 +15,12 @@ from pathlib import Path
 from typing import Dict, List, Mapping, Sequence, Tuple
 from unittest import mock
 
+from rasa.core.agent import Agent, load_agent
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.utils import AvailableEndpoints
+
+from bot import rasa_run
+from tooling.benchmarks.profiling import cumulative
 
 # step -> (file suffix, function) whose cumulative time is that step; `turn` is the whole.
 STEPS: Dict[str, Tuple[str, str]] = {
@@ -35,26 +40,14 @@ def split(stats: pstats.Stats, turns: int) -> Dict[str, float]:
     """Mean CPU milliseconds per turn of each step in STEPS (action_reply_validation is part of
     actions), and `other`: the turn's time outside the steps."""
     per_turn = 1000.0 / max(turns, 1)
-    found = {step: 0.0 for step in STEPS}
-    for (filename, _, function), row in stats.stats.items():  # type: ignore[attr-defined]
-        path = filename.replace("\\", "/")
-        for step, (suffix, name) in STEPS.items():
-            if function == name and path.endswith(suffix):
-                found[step] = max(found[step], row[3])
-    figures = {step: round(seconds * per_turn, 2) for step, seconds in found.items()}
+    figures = {step: round(cumulative(stats, suffix, name) * per_turn, 2) for step, (suffix, name) in STEPS.items()}
     inside = sum(value for step, value in figures.items() if step not in ("turn", "action_reply_validation"))
     figures["other"] = round(max(figures["turn"] - inside, 0.0), 2)
     return figures
 
 
 async def _profile(model: Path, endpoints: Path, messages: Sequence[str], turns: int) -> Dict[str, float]:
-    from rasa.core.agent import load_agent
-    from rasa.core.utils import AvailableEndpoints
-
-    from bot.rasa_overrides import action_keepalive, action_reply_validation
-
-    action_reply_validation.install()
-    action_keepalive.install()
+    rasa_run.install_overrides()
     agent = await load_agent(model_path=str(model), endpoints=AvailableEndpoints.read_endpoints(str(endpoints)))
     await _turns(agent, messages[:2], 2, "warm-up")  # first-call costs are cold start, not a turn
     profile = cProfile.Profile()
@@ -68,11 +61,11 @@ async def _profile(model: Path, endpoints: Path, messages: Sequence[str], turns:
     return figures
 
 
-async def _turns(agent: object, messages: Sequence[str], turns: int, prefix: str) -> None:
+async def _turns(agent: Agent, messages: Sequence[str], turns: int, prefix: str) -> None:
     for index in range(turns):
         sender = f"{prefix}-{index // TURNS_PER_CONVERSATION}"
         text = messages[index % len(messages)]
-        await agent.handle_message(UserMessage(text, CollectingOutputChannel(), sender))  # type: ignore[attr-defined]
+        await agent.handle_message(UserMessage(text, CollectingOutputChannel(), sender))
 
 
 def turn_profile(
