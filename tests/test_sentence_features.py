@@ -1,0 +1,86 @@
+"""SentenceFeaturesOnly empties only the text's token-level features, and what it leans on in Rasa holds:
+with no transformer layers, DIET's sequence layer gives the sentence position from the sentence
+features alone (Rasa 3.6 `RasaSequenceLayer.call`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUENCE, INTENT, TEXT
+from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.nlu.sentence_features import SentenceFeaturesOnly
+
+ORIGIN = "CountVectorsFeaturizer"
+
+
+def _featurized(text: str) -> Message:
+    tokens = len(text.split())
+    message = Message(data={TEXT: text, INTENT: "greet"})
+    for rows, kind in ((tokens, FEATURE_TYPE_SEQUENCE), (1, FEATURE_TYPE_SENTENCE)):
+        message.add_features(Features(scipy.sparse.random(rows, 50, density=0.2, format="coo"), kind, TEXT, ORIGIN))
+    message.add_features(Features(np.ones((tokens, 3)), FEATURE_TYPE_SEQUENCE, TEXT, "dense"))
+    message.add_features(Features(np.ones((1, 4)), FEATURE_TYPE_SEQUENCE, INTENT, ORIGIN))
+    return message
+
+
+def test_token_level_text_features_become_one_empty_position_and_nothing_else_changes():
+    message = _featurized("how long does a chemical peel take to heal")
+    before = list(message.features)
+
+    SentenceFeaturesOnly().process([message])
+
+    after = message.features
+    assert [(f.type, f.attribute, f.origin) for f in after] == [(f.type, f.attribute, f.origin) for f in before]
+    sparse_tokens, sentence, dense_tokens, intent = after
+    assert sparse_tokens.is_sparse() and sparse_tokens.features.shape == (1, 1) and sparse_tokens.features.nnz == 0
+    assert not dense_tokens.is_sparse() and dense_tokens.features.shape == (1, 1) and not dense_tokens.features.any()
+    assert sentence is before[1] and intent is before[3]
+    sequence, sentences = message.get_sparse_features(TEXT)
+    assert sequence is not None and sequence.features.shape == (1, 1)
+    assert sentences is not None and (sentences.features != before[1].features).nnz == 0
+
+
+def test_training_data_is_changed_in_place_and_returned():
+    data = TrainingData([_featurized("hi there"), _featurized("what does microneedling cost")])
+
+    returned = SentenceFeaturesOnly().process_training_data(data)
+
+    assert returned is data
+    for message in data.training_examples:
+        sequence, _ = message.get_sparse_features(TEXT)
+        assert sequence is not None and sequence.features.shape == (1, 1)
+
+
+def test_without_transformer_layers_rasas_sentence_position_ignores_the_tokens():
+    """Fails if Rasa's sequence layer starts carrying token features into the sentence position
+    when `number_of_transformer_layers` is 0: then emptying them would lose information."""
+    tf = pytest.importorskip("tensorflow")
+    from rasa.nlu.classifiers.diet_classifier import DIETClassifier
+    from rasa.utils.tensorflow.constants import NUM_TRANSFORMER_LAYERS, SENTENCE, SEQUENCE
+    from rasa.utils.tensorflow.model_data import FeatureSignature
+    from rasa.utils.tensorflow.rasa_layers import RasaSequenceLayer
+
+    config = DIETClassifier.get_default_config()
+    config[NUM_TRANSFORMER_LAYERS] = 0
+    signature = {
+        SEQUENCE: [FeatureSignature(is_sparse=False, units=6, number_of_dimensions=3)],
+        SENTENCE: [FeatureSignature(is_sparse=False, units=6, number_of_dimensions=3)],
+    }
+    layer = RasaSequenceLayer(TEXT, signature, config)
+    rng = np.random.default_rng(42)
+    sentence = tf.constant(rng.normal(size=(2, 1, 6)), tf.float32)
+    lengths = tf.constant([4, 2])
+
+    def outputs(tokens: np.ndarray) -> np.ndarray:
+        return layer(([tf.constant(tokens, tf.float32)], [sentence], lengths), training=False)[0].numpy()
+
+    first = outputs(rng.normal(size=(2, 4, 6)))
+    second = outputs(rng.normal(size=(2, 4, 6)))
+
+    for row, length in enumerate([4, 2]):
+        np.testing.assert_allclose(first[row, length], second[row, length], rtol=1e-6)  # the sentence position
+        assert not np.allclose(first[row, 0], second[row, 0])  # token positions do follow the tokens
