@@ -349,11 +349,15 @@ def rasa_server(
     timeout: float = 180.0,
     extra_env: Optional[Dict[str, str]] = None,
     interface: str = LOCALHOST,
+    plain_rasa: bool = False,
 ) -> ContextManager[subprocess.Popen]:
     """`rasa run` on 127.0.0.1:`port` for the duration of a `with` block; `extra_env` (e.g. a
     channel's settings) goes to the Rasa server only. HTTP API and CORS as `bot.security.rasa_api`
-    reads them from that environment (API off, same origin only, by default)."""
-    command, env, health_url = _rasa_server_command(port, endpoints, credentials, model, extra_env, interface)
+    reads them from that environment (API off, same origin only, by default). `plain_rasa`: Rasa's
+    own `rasa run`, without PoreGuide's switches and overrides (the benchmark's default bot)."""
+    command, env, health_url = _rasa_server_command(
+        port, endpoints, credentials, model, extra_env, interface, plain_rasa
+    )
     return managed_process("Rasa server", command, env, log_path, health_url, timeout)
 
 
@@ -364,11 +368,12 @@ def _rasa_server_command(
     model: Optional[Path],
     extra_env: Optional[Dict[str, str]],
     interface: str,
+    plain_rasa: bool = False,
 ) -> tuple:
     command = [
         sys.executable,
         "-m",
-        "bot.rasa_run",
+        "rasa" if plain_rasa else "bot.rasa_run",
         "run",
         "--interface",
         interface,

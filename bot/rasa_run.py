@@ -2,15 +2,15 @@
 `bot.security.rasa_api`, added inside the process from the environment: API tokens and JWT
 secrets never appear on a command line, where `ps` would show them to every local user. The log
 privacy filter (`bot.security.log_privacy`) is installed before Rasa writes its first line, and the
-Rasa overrides that only change speed (`bot.rasa_overrides.action_reply_validation`,
-`bot.rasa_overrides.action_keepalive`) are applied."""
+Rasa overrides that only change speed or memory (`bot.rasa_overrides.action_reply_validation`,
+`bot.rasa_overrides.action_keepalive`, `bot.rasa_overrides.model_loading`) are applied."""
 
 from __future__ import annotations
 
 import os
 import sys
 
-from bot.rasa_overrides import action_keepalive, action_reply_validation
+from bot.rasa_overrides import action_keepalive, action_reply_validation, model_loading
 from bot.security import log_privacy
 from bot.security.rasa_api import rasa_run_arguments
 
@@ -21,6 +21,7 @@ def install_overrides() -> None:
     log_privacy.install()
     action_reply_validation.install()
     action_keepalive.install()
+    model_loading.install()
 
 
 def main() -> None:

@@ -1,8 +1,9 @@
 """`python -m bot.shell [rasa shell options]`: `rasa shell` as `make chat` opens it.
 
-Two differences from plain `rasa shell`, both for the person at the terminal: buttons are numbered
-choices that never swallow typed text (`bot.rasa_overrides.shell_buttons`), and the libraries'
-deprecation notices (TensorFlow, SQLAlchemy, pkg_resources, ...) are not printed before the prompt.
+Three differences from plain `rasa shell`, all for the person at the terminal: buttons are numbered
+choices that never swallow typed text (`bot.rasa_overrides.shell_buttons`), the libraries'
+deprecation notices (TensorFlow, SQLAlchemy, pkg_resources, ...) are not printed before the prompt,
+and the model loads without a training graph (`bot.rasa_overrides.model_loading`: sooner, smaller).
 Rasa's own warnings about the project (a missing response, a bad story) still show."""
 
 from __future__ import annotations
@@ -41,12 +42,13 @@ def quiet_library_notices() -> None:
 
 
 def main() -> None:
-    from bot.rasa_overrides import shell_buttons
+    from bot.rasa_overrides import model_loading, shell_buttons
     from bot.security import log_privacy
 
     log_privacy.install()
     quiet_library_notices()
     shell_buttons.install()
+    model_loading.install()
     sys.argv = ["rasa", "shell", *sys.argv[1:]]
     from rasa.__main__ import main as rasa_main
 

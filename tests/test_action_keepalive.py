@@ -372,13 +372,14 @@ def test_the_rasa_server_runs_with_connections_kept_alive(monkeypatch: pytest.Mo
     import rasa.__main__
 
     from bot import rasa_run
-    from bot.rasa_overrides import action_reply_validation
+    from bot.rasa_overrides import action_reply_validation, model_loading
     from bot.security import log_privacy
 
     monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
     monkeypatch.setattr(rasa.__main__, "main", lambda: None)
     monkeypatch.setattr(log_privacy, "install", lambda: None)
     monkeypatch.setattr(action_reply_validation, "install", lambda: None)
+    monkeypatch.setattr(model_loading, "install", lambda: None)
     monkeypatch.setattr("sys.argv", ["rasa_run", "run"])
     try:
         rasa_run.main()

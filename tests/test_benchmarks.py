@@ -237,3 +237,13 @@ def test_without_the_default_pipeline_the_run_says_what_it_did_not_measure(tmp_p
     figures = runner._empty_figures(runner.Options(out=tmp_path, default_pipeline=False))
     assert runner.NO_DEFAULT_PIPELINE_NOTE in figures["notes"]
     assert runner.NO_DEFAULT_PIPELINE_NOTE not in runner._empty_figures(runner.Options(out=tmp_path))["notes"]
+
+
+def test_the_default_bot_is_served_by_rasas_own_command_and_poreguide_by_its_own() -> None:
+    """PoreGuide's overrides (bot.rasa_run) must not make Rasa's default bot cheaper than Rasa makes it."""
+    from bot.launcher import LOCALHOST, _rasa_server_command
+
+    plain, _, _ = _rasa_server_command(5005, Path("endpoints.yml"), None, None, None, LOCALHOST, plain_rasa=True)
+    ours, _, _ = _rasa_server_command(5005, Path("endpoints.yml"), None, None, None, LOCALHOST)
+    assert plain[1:4] == ["-m", "rasa", "run"] and ours[1:4] == ["-m", "bot.rasa_run", "run"]
+    assert plain[4:] == ours[4:]

@@ -24,11 +24,12 @@ from rasa.shared.core.events import UserUttered
 from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
+from rasa.utils.tensorflow.models import RasaModel
 
 from bot import settings
 from bot.persistence.errors import TrackerStoreUnavailable
 from bot.persistence.health import HealthRegistry
-from bot.rasa_overrides import LEANS_ON, action_reply_validation, shell_buttons, sql_session_scope
+from bot.rasa_overrides import LEANS_ON, action_reply_validation, model_loading, shell_buttons, sql_session_scope
 from bot.rasa_overrides.sql_tracker_store import PoreGuideTrackerStore
 from bot.security import intent_parse_warning, log_privacy
 from tests.persistence_fixtures import tracker_postgres_url  # noqa: F401 - fixture
@@ -73,6 +74,19 @@ PINNED = {
         "ead2fff373291c24619f2a2b53453f64ed2975ed68f53dce0e56041061356f05"
     ),
     "rasa.core.lock_store:LockStore.lock": ("8b9b716c031a34445100c32e7123859553831d2ac4747ae2b47a581f137ea371"),
+    "rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer:CountVectorsFeaturizer._create_features": (
+        "d841f50f6649704ad33893be4a6e5b4197c2c4df53432ae43e2801bc2fb18783"
+    ),
+    "rasa.nlu.classifiers.diet_classifier:DIET.prepare_for_predict": (
+        "1188c112792151e136febedc624208009641ea3b2666e6ebac5148c4c13b7ac0"
+    ),
+    "rasa.utils.tensorflow.models:RasaModel.load": ("84fd81c0fdd01a8048de2d9b5b3022bdbf1e155f7b4d67737eb51ecb0787d292"),
+    "rasa.utils.tensorflow.models:RasaModel._rasa_predict": (
+        "7f745b0f9cb647c9df9e5b04b318a7b93709daf9460bad4373970c6cf9f04d8f"
+    ),
+    "rasa.utils.tensorflow.rasa_layers:RasaSequenceLayer.call": (
+        "3217207e10e361d874e40581638335baa937fd19a2b34608d04baf69e6d7ccd3"
+    ),
     "rasa.core.run:close_resources": ("bc3d36e8149e84cd906082694203f0f78bbdb09544be8753af472ff59cc284e9"),
     "rasa.core.run:serve_application": ("fa80588d9e008b67948290d1da64c97fbab5a1a8069b880c18cc3c8399ef9c2b"),
     "rasa.core.tracker_store:SQLTrackerStore.__init__": (
@@ -331,11 +345,13 @@ def test_the_rasa_server_runs_with_the_validator_built_once(monkeypatch: pytest.
     from bot import rasa_run
 
     monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
+    monkeypatch.setattr(RasaModel, "load", RasaModel.__dict__["load"])
     monkeypatch.setattr(rasa.__main__, "main", lambda: None)
     monkeypatch.setattr(log_privacy, "install", lambda: None)
     monkeypatch.setattr("sys.argv", ["rasa_run", "run"])
     rasa_run.main()
     assert RemoteAction._validate_action_result is action_reply_validation.validate_action_result
+    assert RasaModel.__dict__["load"].__func__ is model_loading.load_for_prediction
 
 
 # --------------------------------------------------------------------------- shell_buttons
@@ -401,6 +417,7 @@ def test_bot_shell_installs_the_numbered_buttons(monkeypatch: pytest.MonkeyPatch
     from bot import shell
 
     monkeypatch.setattr(console, "_get_user_input", console._get_user_input)
+    monkeypatch.setattr(RasaModel, "load", RasaModel.__dict__["load"])
     monkeypatch.setattr(rasa.__main__, "main", lambda: None)
     monkeypatch.setattr(log_privacy, "install", lambda: None)
     monkeypatch.setattr("sys.argv", ["bot.shell", "--port", "5005"])
@@ -409,6 +426,7 @@ def test_bot_shell_installs_the_numbered_buttons(monkeypatch: pytest.MonkeyPatch
     import sys
 
     assert console._get_user_input is shell_buttons.get_user_input
+    assert RasaModel.__dict__["load"].__func__ is model_loading.load_for_prediction
     assert sys.argv == ["rasa", "shell", "--port", "5005"]
 
 

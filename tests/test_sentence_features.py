@@ -1,18 +1,28 @@
-"""SentenceFeaturesOnly empties only the text's token-level features, and what it leans on in Rasa holds:
+"""SentenceFeaturesOnly empties only the text's token-level features, SentenceCountVectorsFeaturizer gives
+Rasa's own sentence counts without the token ones, and what both lean on in Rasa holds:
 with no transformer layers, DIET's sequence layer gives the sentence position from the sentence
 features alone (Rasa 3.6 `RasaSequenceLayer.call`)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any, List
+
 import numpy as np
 import pytest
 import scipy.sparse
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.nlu.constants import TOKENS_NAMES
+from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUENCE, INTENT, TEXT
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.sentence_features import SentenceFeaturesOnly
+from bot.nlu.sentence_features import SentenceCountVectorsFeaturizer, SentenceFeaturesOnly
 
 ORIGIN = "CountVectorsFeaturizer"
 
@@ -84,3 +94,37 @@ def test_without_transformer_layers_rasas_sentence_position_ignores_the_tokens()
     for row, length in enumerate([4, 2]):
         np.testing.assert_allclose(first[row, length], second[row, length], rtol=1e-6)  # the sentence position
         assert not np.allclose(first[row, 0], second[row, 0])  # token positions do follow the tokens
+
+
+def _trained(featurizer_class: Any, tmp_path: Path, name: str, examples: List[Message]) -> Any:
+    (tmp_path / name).mkdir()
+    featurizer = featurizer_class.create(
+        {**featurizer_class.get_default_config(), "analyzer": "char_wb", "min_ngram": 1, "max_ngram": 4},
+        LocalModelStorage(tmp_path / name),
+        Resource(name),
+        ExecutionContext(GraphSchema({}), name),
+    )
+    featurizer.train(TrainingData(examples))
+    return featurizer
+
+
+def test_the_sentence_featurizer_gives_rasas_sentence_counts_and_one_empty_token_position(tmp_path: Path):
+    texts = ["what is microneedling", "how long does a chemical peel take to heal", "hi", "bye now"]
+    tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
+
+    def tokenized() -> List[Message]:
+        messages = [Message(data={TEXT: text, INTENT: "ask"}) for text in texts]
+        tokenizer.process(messages)
+        return messages
+
+    rasas, ours = tokenized(), tokenized()
+    _trained(CountVectorsFeaturizer, tmp_path, "rasa", rasas).process(rasas)
+    _trained(SentenceCountVectorsFeaturizer, tmp_path, "ours", ours).process(ours)
+
+    for rasa_message, our_message in zip(rasas, ours):
+        rasa_sequence, rasa_sentence = rasa_message.get_sparse_features(TEXT)
+        sequence, sentence = our_message.get_sparse_features(TEXT)
+        assert rasa_sequence.features.shape[0] == len(rasa_message.get(TOKENS_NAMES[TEXT]))
+        assert sequence.features.shape == (1, 1) and sequence.features.nnz == 0
+        assert sentence.features.shape == rasa_sentence.features.shape
+        assert (sentence.features != rasa_sentence.features).nnz == 0

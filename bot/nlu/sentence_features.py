@@ -10,17 +10,24 @@ sequence features (`RasaSequenceLayer` raises), so `SentenceFeaturesOnly`, after
 featurizer, replaces each of the text's token-level matrices by one empty 1x1 matrix: DIET sees a
 one-token message carrying the full sentence features.
 
+`SentenceCountVectorsFeaturizer` is Rasa's CountVectorsFeaturizer without that wasted work upstream:
+for the text it vectorises the whole message once, where Rasa's `_create_features` also vectorises
+every token on its own (half of the featurizer's time, in training and on every turn); other
+attributes are left to Rasa.
+
 tests/test_sentence_features.py fails if Rasa's layer starts carrying tokens into the sentence
-position, which would make this component throw information away.
+position, which would make this throw information away, or if the featurizer's sentence features
+stop being Rasa's own; bot.rasa_overrides.LEANS_ON pins the Rasa code both lean on.
 """
 
 from __future__ import annotations
 
-from typing import List
+from typing import List, Optional, Text, Tuple, Union
 
 import numpy as np
 import scipy.sparse
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
 from rasa.shared.nlu.constants import FEATURE_TYPE_SEQUENCE, TEXT
 from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
@@ -47,5 +54,33 @@ def _without_tokens(features: Features) -> Features:
     """The same features, or, for the text's token-level ones, one empty position of one column."""
     if features.attribute != TEXT or features.type != FEATURE_TYPE_SEQUENCE:
         return features
-    empty = scipy.sparse.coo_matrix((1, 1), dtype=np.float32) if features.is_sparse() else np.zeros((1, 1), np.float32)
-    return Features(empty, FEATURE_TYPE_SEQUENCE, TEXT, features.origin)
+    return Features(_one_empty_position(features.is_sparse()), FEATURE_TYPE_SEQUENCE, TEXT, features.origin)
+
+
+def _one_empty_position(sparse: bool = True) -> Union[scipy.sparse.spmatrix, np.ndarray]:
+    return scipy.sparse.coo_matrix((1, 1), dtype=np.float32) if sparse else np.zeros((1, 1), np.float32)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=True)
+class SentenceCountVectorsFeaturizer(CountVectorsFeaturizer):
+    """Rasa's CountVectorsFeaturizer (same config, vocabulary and sentence features) whose text
+    token-level features are the empty 1x1 matrix `SentenceFeaturesOnly` leaves anyway."""
+
+    def _create_features(
+        self, attribute: Text, all_tokens: List[List[Text]]
+    ) -> Tuple[List[Optional[scipy.sparse.spmatrix]], List[Optional[scipy.sparse.spmatrix]]]:
+        vectorizer = self.vectorizers.get(attribute)
+        if attribute != TEXT or not vectorizer:
+            return super()._create_features(attribute, all_tokens)
+        sequences: List[Optional[scipy.sparse.spmatrix]] = []
+        sentences: List[Optional[scipy.sparse.spmatrix]] = []
+        for tokens in all_tokens:
+            if not tokens:
+                sequences.append(None)
+                sentences.append(None)
+                continue
+            sentence = vectorizer.transform([" ".join(tokens)])
+            sentence.sort_indices()
+            sequences.append(_one_empty_position())
+            sentences.append(sentence.tocoo())
+        return sequences, sentences

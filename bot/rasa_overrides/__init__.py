@@ -5,13 +5,17 @@ pins that code (a hash of its source as read for 3.6.21), so an upgrade fails th
 
 Configured by name in Rasa's files: `socketio_channel.WebsiteInput` and `rest_channel.GuardedRestInput`
 (credentials.yml), `sql_tracker_store.PoreGuideTrackerStore` and `lock_store.PoreGuideLockStore`
-(endpoints.yml). Installed in the process: `action_reply_validation` and `action_keepalive` (by
-`bot.rasa_run`), `shell_buttons` (by `bot.shell`), `sql_session_scope` (by the tracker store).
+(endpoints.yml). Installed in the process: `action_reply_validation`, `action_keepalive` and
+`model_loading` (by `bot.rasa_run`), `shell_buttons` and `model_loading` (by `bot.shell`),
+`sql_session_scope` (by the tracker store).
 
 Two uses of Rasa's public channel API live with the channel code and are pinned too:
 `bot.channels.reply_guard` counts a turn's replies by wrapping one output channel's `send_response`,
 and `bot.channels.edge.UnusableInput` relies on `UserMessage` passing its text on unchanged.
 `bot.security.intent_parse_warning` relies on the wording of one Rasa warning (log privacy).
+`bot.nlu.sentence_features` (NLU components named in config.yml) relies on DIET's sequence layer
+ignoring token features at the sentence position without transformer layers, and replaces how
+Rasa's CountVectorsFeaturizer makes the text's features.
 On the action server (rasa-sdk 3.21, its own venv, where Rasa's code is not installed to pin):
 `bot.action_server.accept_calls_without_domain` serves Rasa 3.6's calls that carry no domain, which
 rasa-sdk's `ActionExecutor.update_and_return_domain` would answer with 449; tests/test_action_payload.py
@@ -53,6 +57,11 @@ LEANS_ON: Dict[str, Tuple[str, ...]] = {
         "rasa.core.channels.socketio:SocketBlueprint",
         "rasa.core.channels.socketio:SocketIOOutput",
     ),
+    "bot.rasa_overrides.model_loading": (
+        "rasa.utils.tensorflow.models:RasaModel.load",
+        "rasa.utils.tensorflow.models:RasaModel._rasa_predict",
+        "rasa.nlu.classifiers.diet_classifier:DIET.prepare_for_predict",
+    ),
     "bot.rasa_overrides.sql_session_scope": (
         "rasa.core.tracker_store:SQLTrackerStore.session_scope",
         "rasa.core.tracker_store:ensure_schema_exists",
@@ -66,6 +75,10 @@ LEANS_ON: Dict[str, Tuple[str, ...]] = {
         "rasa.core.tracker_store:SQLTrackerStore.keys",
     ),
     "bot.channels.reply_guard": ("rasa.core.channels.channel:OutputChannel.send_response",),
+    "bot.nlu.sentence_features": (
+        "rasa.utils.tensorflow.rasa_layers:RasaSequenceLayer.call",
+        "rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer:CountVectorsFeaturizer._create_features",
+    ),
     "bot.channels.edge": ("rasa.core.channels.channel:UserMessage.__init__",),
     "bot.security.intent_parse_warning": (
         "rasa.shared.core.training_data.story_reader.yaml_story_reader:YAMLStoryReader.unpack_regex_message",

@@ -43,7 +43,8 @@ NO_DEFAULT_PIPELINE_NOTE = (
 SERVING_NOTE = (
     "PoreGuide runs with its shipped endpoints.yml (SQL tracker store, here on a temporary SQLite file; "
     "action server on a seeded SQLite knowledge base); the default bot with what `rasa init` writes "
-    "(in-memory tracker store, no action server). Both REST only."
+    "(in-memory tracker store, no action server), served by Rasa's own `rasa run` where PoreGuide runs "
+    "`bot.rasa_run` with its overrides. Both REST only."
 )
 
 
@@ -163,6 +164,7 @@ def _serve_both(
         default_bot_messages(default_bot.data / "nlu.yml"),
         turns,
         logs / "rasa-default.log",
+        plain_rasa=True,
     )
     figures["rasa_default"].update(vars(served))
 

@@ -69,9 +69,11 @@ def measure_server(
     turns: int,
     log_path: Path,
     extra_env: Optional[Dict[str, str]] = None,
+    plain_rasa: bool = False,
 ) -> ServerFigures:
-    """Launch `rasa run` on `model`, time the first answer to `first_message`, then `turns`
-    messages cycling through `messages` one after another; stop it and report."""
+    """Launch `rasa run` on `model` (PoreGuide's `bot.rasa_run`, or Rasa's own with `plain_rasa`), time
+    the first answer to `first_message`, then `turns` messages cycling through `messages` one after
+    another; stop it and report."""
     (port,) = free_ports(1)
     base_url = f"http://{LOCALHOST}:{port}"
     started = time.perf_counter()
@@ -84,6 +86,7 @@ def measure_server(
             model=model,
             timeout=FIRST_REPLY_TIMEOUT,
             extra_env=extra_env,
+            plain_rasa=plain_rasa,
         ) as process:
             _first_reply(base_url, first_message, time.monotonic() + FIRST_REPLY_TIMEOUT)
             cold_start = time.perf_counter() - started
