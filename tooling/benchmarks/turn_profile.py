@@ -18,6 +18,7 @@ from unittest import mock
 from rasa.core.agent import Agent, load_agent
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.utils import AvailableEndpoints
+from rasa.utils.tensorflow.models import RasaModel
 
 from bot import rasa_run
 from tooling.benchmarks.profiling import cumulative
@@ -73,5 +74,7 @@ def turn_profile(
 ) -> Dict[str, float]:
     """Milliseconds per turn: CPU of each step (see STEPS and `split`) and wall time. `env` is the
     served bot's environment (tracker store URL, action token), set in this process meanwhile."""
-    with mock.patch.dict(os.environ, env):
+    # Rasa's own model loading comes back afterwards: the default bot's NLU profile, taken later in this
+    # process, must not load with PoreGuide's override (bot.rasa_overrides.model_loading).
+    with mock.patch.dict(os.environ, env), mock.patch.object(RasaModel, "load", RasaModel.__dict__["load"]):
         return asyncio.run(_profile(model, endpoints, messages, turns))
