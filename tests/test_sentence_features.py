@@ -128,3 +128,17 @@ def test_the_sentence_featurizer_gives_rasas_sentence_counts_and_one_empty_token
         assert sequence.features.shape == (1, 1) and sequence.features.nnz == 0
         assert sentence.features.shape == rasa_sentence.features.shape
         assert (sentence.features != rasa_sentence.features).nnz == 0
+
+
+def test_the_pipeline_only_empties_token_features_for_a_diet_that_cannot_use_them():
+    """With transformer layers or entity recognition DIET would read the tokens: then the component must go."""
+    import yaml
+
+    from bot import settings
+
+    pipeline = yaml.safe_load((settings.PROJECT_ROOT / "config.yml").read_text())["pipeline"]
+    names = [component["name"] for component in pipeline]
+    assert "bot.nlu.sentence_features.SentenceFeaturesOnly" in names
+    diet = next(component for component in pipeline if component["name"] == "DIETClassifier")
+    assert diet["number_of_transformer_layers"] == 0 and diet["entity_recognition"] is False
+    assert names.index("bot.nlu.sentence_features.SentenceFeaturesOnly") == names.index("DIETClassifier") - 1
