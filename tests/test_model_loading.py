@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any, Dict, List
 
 import pytest
-from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.nlu.classifiers.diet_classifier import DIETClassifier
@@ -19,6 +18,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.utils.tensorflow.models import RasaModel
 
 from bot.rasa_overrides import model_loading
+from tests.rasa_component_fixtures import graph_context
 
 pytestmark = pytest.mark.slow  # trains a small DIET (TensorFlow)
 
@@ -37,7 +37,7 @@ class _Pipeline:
     def __init__(self, storage: LocalModelStorage) -> None:
         self.tokenizer = WhitespaceTokenizer(WhitespaceTokenizer.get_default_config())
         self.featurizer = CountVectorsFeaturizer.create(
-            CountVectorsFeaturizer.get_default_config(), storage, Resource("counts"), _context()
+            CountVectorsFeaturizer.get_default_config(), storage, Resource("counts"), graph_context()
         )
         training = TrainingData(self.messages([(text, i) for i, texts in EXAMPLES.items() for text in texts]))
         self.featurizer.train(training)
@@ -53,10 +53,6 @@ class _Pipeline:
         return self.featurizer.process(self.messages([(text, None) for text in texts]))
 
 
-def _context() -> ExecutionContext:
-    return ExecutionContext(GraphSchema({}), "test")
-
-
 def _rankings(classifier: DIETClassifier, messages: List[Message]) -> List[Dict[str, float]]:
     classifier.process(messages)
     return [{r["name"]: r["confidence"] for r in m.get("intent_ranking")} for m in messages]
@@ -67,14 +63,14 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Any:
     storage = LocalModelStorage(tmp_path_factory.mktemp("storage"))
     pipeline = _Pipeline(storage)
     config = {**DIETClassifier.get_default_config(), **DIET_CONFIG}
-    diet = DIETClassifier.create(config, storage, Resource("diet"), _context())
+    diet = DIETClassifier.create(config, storage, Resource("diet"), graph_context())
     diet.train(pipeline.training)
     return pipeline, storage, config
 
 
 def _load(trained: Any) -> DIETClassifier:
     _, storage, config = trained
-    return DIETClassifier.load(config, storage, Resource("diet"), _context())
+    return DIETClassifier.load(config, storage, Resource("diet"), graph_context())
 
 
 def test_the_loaded_model_predicts_exactly_what_rasas_loading_predicts(trained: Any, monkeypatch) -> None:

@@ -14,6 +14,7 @@ from bot.safety.red_flag_guard import (
     RedFlagGuard,
 )
 from bot.safety.screening import EMERGENCY, URGENT, Screener, phrase_pattern, sentences
+from tests.rasa_component_fixtures import graph_context
 from tests.safety.cases import MAX_BENIGN_FALSE_ALARMS, load_cases
 
 CASES = load_cases()
@@ -233,14 +234,13 @@ def test_guard_drops_a_classifiers_red_flag_for_an_idiom_or_hearsay(guard, text)
 
 
 def _trained_guard(storage_path, knowledge_file, monkeypatch):
-    from rasa.engine.graph import ExecutionContext, GraphSchema
     from rasa.engine.storage.local_model_storage import LocalModelStorage
     from rasa.engine.storage.resource import Resource
 
     monkeypatch.setenv("POREGUIDE_KNOWLEDGE", str(knowledge_file))
     storage_path.mkdir()
     storage, resource = LocalModelStorage(storage_path), Resource("red_flag_guard")
-    context = ExecutionContext(GraphSchema({}), "test")
+    context = graph_context()
     RedFlagGuard.create({}, storage, resource, context).train(None)
     return storage, resource, context
 

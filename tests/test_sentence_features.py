@@ -11,7 +11,6 @@ from typing import Any, List
 import numpy as np
 import pytest
 import scipy.sparse
-from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.nlu.constants import TOKENS_NAMES
@@ -23,6 +22,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.sentence_features import SentenceCountVectorsFeaturizer, SentenceFeaturesOnly
+from tests.rasa_component_fixtures import graph_context
 
 ORIGIN = "CountVectorsFeaturizer"
 
@@ -102,7 +102,7 @@ def _trained(featurizer_class: Any, tmp_path: Path, name: str, examples: List[Me
         {**featurizer_class.get_default_config(), "analyzer": "char_wb", "min_ngram": 1, "max_ngram": 4},
         LocalModelStorage(tmp_path / name),
         Resource(name),
-        ExecutionContext(GraphSchema({}), name),
+        graph_context(),
     )
     featurizer.train(TrainingData(examples))
     return featurizer

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import List
 
 import pytest
-from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
@@ -25,12 +24,9 @@ from rasa.shared.utils.io import read_config_file
 from bot import settings
 from bot.nlu.spacy_pipeline import build_pipeline
 from bot.nlu.text_normalizer import NORMALIZATION, TextNormalizer, TextNormalizerRestore
+from tests.rasa_component_fixtures import graph_context
 
 DIMENSIONS = ["treatment", "skin_type", "concern", "aspect"]
-
-
-def _context() -> ExecutionContext:
-    return ExecutionContext(GraphSchema({}), "test")
 
 
 def _examples() -> List[Message]:
@@ -73,16 +69,16 @@ def trained(tmp_path: Path, training_data: TrainingData, monkeypatch: pytest.Mon
     out of reach when the model loads."""
     storage = LocalModelStorage(tmp_path)
     resource = Resource("train_TextNormalizer0")
-    TextNormalizer.create({}, storage, resource, _context()).train(training_data)
+    TextNormalizer.create({}, storage, resource, graph_context()).train(training_data)
     monkeypatch.setenv("POREGUIDE_KNOWLEDGE", str(tmp_path / "no-such-knowledge-file.yml"))
-    return TextNormalizer.load({}, storage, resource, _context())
+    return TextNormalizer.load({}, storage, resource, graph_context())
 
 
 @pytest.fixture(scope="module")
 def spacy_nlp(knowledge, tmp_path_factory: pytest.TempPathFactory) -> SpacyNLP:
     directory = tmp_path_factory.mktemp("spacy") / "poreguide_en"
     build_pipeline(knowledge).to_disk(directory)
-    return SpacyNLP.create({"model": str(directory)}, None, None, _context())
+    return SpacyNLP.create({"model": str(directory)}, None, None, graph_context())
 
 
 def _parse(text: str, normalizer: TextNormalizer, spacy_nlp: SpacyNLP, training_data: TrainingData) -> Message:
@@ -90,10 +86,11 @@ def _parse(text: str, normalizer: TextNormalizer, spacy_nlp: SpacyNLP, training_
     model = spacy_nlp.provide()
     messages = normalizer.process([Message(data={TEXT: text})])
     messages = spacy_nlp.process(messages, model)
-    messages = SpacyEntityExtractor.create({"dimensions": DIMENSIONS}, None, None, _context()).process(messages, model)
-    mapper = EntitySynonymMapper.create({}, None, None, _context(), synonyms=dict(training_data.entity_synonyms))
+    extractor = SpacyEntityExtractor.create({"dimensions": DIMENSIONS}, None, None, graph_context())
+    messages = extractor.process(messages, model)
+    mapper = EntitySynonymMapper.create({}, None, None, graph_context(), synonyms=dict(training_data.entity_synonyms))
     messages = mapper.process(messages)
-    return TextNormalizerRestore.create({}, None, None, _context()).process(messages)[0]
+    return TextNormalizerRestore.create({}, None, None, graph_context()).process(messages)[0]
 
 
 def test_typos_are_corrected_before_spacy_and_the_patients_text_comes_back(trained, spacy_nlp, training_data):
@@ -124,7 +121,7 @@ def test_an_entity_over_the_whole_corrected_text_covers_the_whole_original(train
     corrected = message.get(TEXT)
     assert corrected == "my face is swollen and blistering"
     message.set(ENTITIES, [{"entity": "red_flag_level", "value": "urgent", "start": 0, "end": len(corrected)}])
-    restored = TextNormalizerRestore.create({}, None, None, _context()).process([message])[0]
+    restored = TextNormalizerRestore.create({}, None, None, graph_context()).process([message])[0]
     assert restored.get(TEXT) == text
     assert [(e["start"], e["end"]) for e in restored.get(ENTITIES)] == [(0, len(text))]
 
@@ -150,7 +147,7 @@ def test_training_examples_are_corrected_and_their_annotations_follow(trained, t
         ("is laser resurfacing safe", [("laser resurfacing", "laser_resurfacing")]),  # an explicit value stays
     ]
     # so the synonym mapper does not learn the corrected word as a synonym of the typo
-    mapper = EntitySynonymMapper.create({}, LocalModelStorage(tmp_path), Resource("synonyms"), _context())
+    mapper = EntitySynonymMapper.create({}, LocalModelStorage(tmp_path), Resource("synonyms"), graph_context())
     mapper.train(training_data)
     assert mapper.synonyms.get("exfoliation", "exfoliation") == "exfoliation"
     assert mapper.synonyms["exfoliaton"] == "exfoliation"
@@ -168,7 +165,7 @@ def test_intent_payloads_and_empty_messages_are_untouched(trained):
 
 
 def test_a_model_without_the_vocabulary_leaves_messages_alone(tmp_path: Path):
-    normalizer = TextNormalizer.load({}, LocalModelStorage(tmp_path), Resource("missing"), _context())
+    normalizer = TextNormalizer.load({}, LocalModelStorage(tmp_path), Resource("missing"), graph_context())
     assert normalizer.process([Message(data={TEXT: "recovry"})])[0].get(TEXT) == "recovry"
 
 
