@@ -3,14 +3,23 @@
 secrets never appear on a command line, where `ps` would show them to every local user. The log
 privacy filter (`bot.security.log_privacy`) is installed before Rasa writes its first line, and the
 Rasa overrides that only change speed or memory (`bot.rasa_overrides.action_reply_validation`,
-`bot.rasa_overrides.action_keepalive`, `bot.rasa_overrides.model_loading`) are applied."""
+`bot.rasa_overrides.action_keepalive`, `bot.rasa_overrides.model_loading`,
+`bot.rasa_overrides.rule_lookup`, `bot.rasa_overrides.event_types`, `bot.rasa_overrides.graph_run`)
+are applied."""
 
 from __future__ import annotations
 
 import os
 import sys
 
-from bot.rasa_overrides import action_keepalive, action_reply_validation, model_loading
+from bot.rasa_overrides import (
+    action_keepalive,
+    action_reply_validation,
+    event_types,
+    graph_run,
+    model_loading,
+    rule_lookup,
+)
 from bot.security import log_privacy
 from bot.security.rasa_api import rasa_run_arguments
 
@@ -22,6 +31,9 @@ def install_overrides() -> None:
     action_reply_validation.install()
     action_keepalive.install()
     model_loading.install()
+    rule_lookup.install()
+    event_types.install()
+    graph_run.install()
 
 
 def main() -> None:

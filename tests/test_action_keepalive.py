@@ -372,7 +372,7 @@ def test_the_rasa_server_runs_with_connections_kept_alive(monkeypatch: pytest.Mo
     import rasa.__main__
 
     from bot import rasa_run
-    from bot.rasa_overrides import action_reply_validation, model_loading
+    from bot.rasa_overrides import action_reply_validation, event_types, graph_run, model_loading, rule_lookup
     from bot.security import log_privacy
 
     monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
@@ -380,6 +380,9 @@ def test_the_rasa_server_runs_with_connections_kept_alive(monkeypatch: pytest.Mo
     monkeypatch.setattr(log_privacy, "install", lambda: None)
     monkeypatch.setattr(action_reply_validation, "install", lambda: None)
     monkeypatch.setattr(model_loading, "install", lambda: None)
+    monkeypatch.setattr(rule_lookup, "install", lambda: None)
+    monkeypatch.setattr(event_types, "install", lambda: None)
+    monkeypatch.setattr(graph_run, "install", lambda: None)
     monkeypatch.setattr("sys.argv", ["rasa_run", "run"])
     try:
         rasa_run.main()

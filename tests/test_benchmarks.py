@@ -247,3 +247,23 @@ def test_the_default_bot_is_served_by_rasas_own_command_and_poreguide_by_its_own
     ours, _, _ = _rasa_server_command(5005, Path("endpoints.yml"), None, None, None, LOCALHOST)
     assert plain[1:4] == ["-m", "rasa", "run"] and ours[1:4] == ["-m", "bot.rasa_run", "run"]
     assert plain[4:] == ours[4:]
+
+
+def test_the_turn_profile_puts_rasas_own_code_back(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The default bot's NLU profile, taken later in the bench's process, runs on Rasa's code."""
+    from bot.rasa_overrides import event_types, graph_run, model_loading, rule_lookup
+    from tooling.benchmarks import turn_profile
+
+    before = {(owner, name): owner.__dict__[name] for owner, name in turn_profile.RESTORED_AFTERWARDS}
+    installed = {}
+
+    async def profile(*args: Any) -> Dict[str, float]:
+        for override in (model_loading, rule_lookup, event_types, graph_run):  # what install_overrides adds here
+            override.install()
+        installed.update({key: key[0].__dict__[key[1]] for key in before})
+        return {}
+
+    monkeypatch.setattr(turn_profile, "_profile", profile)
+    turn_profile.turn_profile(tmp_path / "model.tar.gz", tmp_path / "endpoints.yml", ["hi"], 1, {})
+    assert all(installed[key] is not before[key] for key in before)
+    assert all(owner.__dict__[name] is before[(owner, name)] for owner, name in before)

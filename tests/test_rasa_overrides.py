@@ -18,9 +18,11 @@ import pytest
 import rasa
 from rasa.core.actions.action import RemoteAction
 from rasa.core.channels import console
+from rasa.core.policies.rule_policy import RulePolicy
 from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore
+from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import UserUttered
+from rasa.shared.core.events import Event, UserUttered
 from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
 from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
@@ -29,7 +31,16 @@ from rasa.utils.tensorflow.models import RasaModel
 from bot import settings
 from bot.persistence.errors import TrackerStoreUnavailable
 from bot.persistence.health import HealthRegistry
-from bot.rasa_overrides import LEANS_ON, action_reply_validation, model_loading, shell_buttons, sql_session_scope
+from bot.rasa_overrides import (
+    LEANS_ON,
+    action_reply_validation,
+    event_types,
+    graph_run,
+    model_loading,
+    rule_lookup,
+    shell_buttons,
+    sql_session_scope,
+)
 from bot.rasa_overrides.sql_tracker_store import PoreGuideTrackerStore
 from bot.security import intent_parse_warning, log_privacy
 from tests.persistence_fixtures import tracker_postgres_url  # noqa: F401 - fixture
@@ -87,6 +98,29 @@ PINNED = {
     "rasa.utils.tensorflow.rasa_layers:RasaSequenceLayer.call": (
         "3217207e10e361d874e40581638335baa937fd19a2b34608d04baf69e6d7ccd3"
     ),
+    "rasa.core.policies.rule_policy:RulePolicy._get_possible_keys": (
+        "2915fd81711e194c6d667728e00bd0e51e9c1c2791a0be14c55f0ef9938f9936"
+    ),
+    "rasa.core.policies.rule_policy:RulePolicy._is_rule_applicable": (
+        "64a108b016b46e573d6020b755a6036439dc207a364b45c9ea5dcb0f18dc7068"
+    ),
+    "rasa.core.policies.rule_policy:RulePolicy._does_rule_match_state": (
+        "d3109c1a97de319ceee17570d2d96b51c2fa0006379c5a491d5ed7df136666a7"
+    ),
+    "rasa.core.policies.rule_policy:RulePolicy._rule_key_to_state": (
+        "b91b949bbccbff0bdd67604e957b8884becef48ebc634c655c01bb5e6e93677e"
+    ),
+    "rasa.shared.core.events:Event.resolve_by_type": (
+        "b5cf570fa7f286c7059ec73d8880528d03a78b28cf4e80285a46079c0fa65968"
+    ),
+    "rasa.engine.runner.dask:DaskGraphRunner.run": ("45f0f52f574f3aa9546a552bf671183e171092c18b66e97f5771a7fa295de37e"),
+    "rasa.engine.runner.dask:DaskGraphRunner._add_inputs_to_graph": (
+        "d04a0ca2df6241c16997b89d63e2ca89cd1d43bd5f9920843a2a86cb4286ac73"
+    ),
+    "rasa.engine.runner.dask:DaskGraphRunner._build_dask_graph": (
+        "5bb99f974d512a36acb61caaf77aafc851b90c04ce4d02c262f230c75086cbee"
+    ),
+    "rasa.engine.graph:GraphNode.__call__": ("66127a2bfb6fcf1ee12e2556e95f6b8e691f53528b206c1e2745b05ab39d0e19"),
     "rasa.core.run:close_resources": ("bc3d36e8149e84cd906082694203f0f78bbdb09544be8753af472ff59cc284e9"),
     "rasa.core.run:serve_application": ("fa80588d9e008b67948290d1da64c97fbab5a1a8069b880c18cc3c8399ef9c2b"),
     "rasa.core.tracker_store:SQLTrackerStore.__init__": (
@@ -346,12 +380,18 @@ def test_the_rasa_server_runs_with_the_validator_built_once(monkeypatch: pytest.
 
     monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
     monkeypatch.setattr(RasaModel, "load", RasaModel.__dict__["load"])
+    monkeypatch.setattr(RulePolicy, "_get_possible_keys", RulePolicy._get_possible_keys)
+    monkeypatch.setattr(DaskGraphRunner, "run", DaskGraphRunner.run)
+    monkeypatch.setattr(Event, "resolve_by_type", Event.__dict__["resolve_by_type"])
     monkeypatch.setattr(rasa.__main__, "main", lambda: None)
     monkeypatch.setattr(log_privacy, "install", lambda: None)
     monkeypatch.setattr("sys.argv", ["rasa_run", "run"])
     rasa_run.main()
     assert RemoteAction._validate_action_result is action_reply_validation.validate_action_result
     assert RasaModel.__dict__["load"].__func__ is model_loading.load_for_prediction
+    assert RulePolicy._get_possible_keys is rule_lookup.possible_keys
+    assert DaskGraphRunner.run is graph_run.run
+    assert Event.__dict__["resolve_by_type"].__func__ is event_types.resolve_by_type
 
 
 # --------------------------------------------------------------------------- shell_buttons

@@ -5,9 +5,9 @@ pins that code (a hash of its source as read for 3.6.21), so an upgrade fails th
 
 Configured by name in Rasa's files: `socketio_channel.WebsiteInput` and `rest_channel.GuardedRestInput`
 (credentials.yml), `sql_tracker_store.PoreGuideTrackerStore` and `lock_store.PoreGuideLockStore`
-(endpoints.yml). Installed in the process: `action_reply_validation`, `action_keepalive` and
-`model_loading` (by `bot.rasa_run`), `shell_buttons` and `model_loading` (by `bot.shell`),
-`sql_session_scope` (by the tracker store).
+(endpoints.yml). Installed in the process: `action_reply_validation`, `action_keepalive`,
+`model_loading`, `rule_lookup`, `event_types` and `graph_run` (by `bot.rasa_run`), `shell_buttons` and
+`model_loading` (by `bot.shell`), `sql_session_scope` (by the tracker store).
 
 Two uses of Rasa's public channel API live with the channel code and are pinned too:
 `bot.channels.reply_guard` counts a turn's replies by wrapping one output channel's `send_response`,
@@ -61,6 +61,19 @@ LEANS_ON: Dict[str, Tuple[str, ...]] = {
         "rasa.utils.tensorflow.models:RasaModel.load",
         "rasa.utils.tensorflow.models:RasaModel._rasa_predict",
         "rasa.nlu.classifiers.diet_classifier:DIET.prepare_for_predict",
+    ),
+    "bot.rasa_overrides.rule_lookup": (
+        "rasa.core.policies.rule_policy:RulePolicy._get_possible_keys",
+        "rasa.core.policies.rule_policy:RulePolicy._is_rule_applicable",
+        "rasa.core.policies.rule_policy:RulePolicy._does_rule_match_state",
+        "rasa.core.policies.rule_policy:RulePolicy._rule_key_to_state",
+    ),
+    "bot.rasa_overrides.event_types": ("rasa.shared.core.events:Event.resolve_by_type",),
+    "bot.rasa_overrides.graph_run": (
+        "rasa.engine.runner.dask:DaskGraphRunner.run",
+        "rasa.engine.runner.dask:DaskGraphRunner._add_inputs_to_graph",
+        "rasa.engine.runner.dask:DaskGraphRunner._build_dask_graph",
+        "rasa.engine.graph:GraphNode.__call__",
     ),
     "bot.rasa_overrides.sql_session_scope": (
         "rasa.core.tracker_store:SQLTrackerStore.session_scope",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterable, List, Optional, Pattern, Sequence
+from typing import Iterable, List, Optional, Pattern, Sequence, Tuple
 
 import pysbd
 
@@ -109,9 +109,16 @@ def _segmenter() -> pysbd.Segmenter:
     return pysbd.Segmenter(language="en", clean=False)
 
 
+@lru_cache(maxsize=64)
+def _segmented(text: str) -> Tuple[str, ...]:
+    # pysbd is the costliest step of screening, and one message is read several times: each sign
+    # list, as typed and as spell-corrected. The answer depends on the text alone.
+    return tuple(sentence.strip() for sentence in _segmenter().segment(text) if sentence.strip())
+
+
 def full_sentences(text: str) -> List[str]:
     """Sentences as pysbd reads them ("Dr. Smith said..." stays one)."""
-    return [sentence.strip() for sentence in _segmenter().segment(text or "") if sentence.strip()]
+    return list(_segmented(text or ""))
 
 
 def sentences(text: str) -> List[str]:

@@ -7,6 +7,7 @@ not CPU time of this process: the wall time per turn is recorded beside it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import cProfile
 import os
 import pstats
@@ -17,7 +18,10 @@ from unittest import mock
 
 from rasa.core.agent import Agent, load_agent
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.policies.rule_policy import RulePolicy
 from rasa.core.utils import AvailableEndpoints
+from rasa.engine.runner.dask import DaskGraphRunner
+from rasa.shared.core.events import Event
 from rasa.utils.tensorflow.models import RasaModel
 
 from bot import rasa_run
@@ -35,6 +39,14 @@ STEPS: Dict[str, Tuple[str, str]] = {
     "tracker_save": ("rasa/core/processor.py", "save_tracker"),
 }
 TURNS_PER_CONVERSATION = 10
+# Rasa's own code that comes back after the profile: the default bot's NLU profile, taken later in this
+# process, must load, parse and predict without PoreGuide's overrides (bot.rasa_overrides).
+RESTORED_AFTERWARDS: Tuple[Tuple[type, str], ...] = (
+    (RasaModel, "load"),
+    (DaskGraphRunner, "run"),
+    (RulePolicy, "_get_possible_keys"),
+    (Event, "resolve_by_type"),
+)
 
 
 def split(stats: pstats.Stats, turns: int) -> Dict[str, float]:
@@ -74,7 +86,8 @@ def turn_profile(
 ) -> Dict[str, float]:
     """Milliseconds per turn: CPU of each step (see STEPS and `split`) and wall time. `env` is the
     served bot's environment (tracker store URL, action token), set in this process meanwhile."""
-    # Rasa's own model loading comes back afterwards: the default bot's NLU profile, taken later in this
-    # process, must not load with PoreGuide's override (bot.rasa_overrides.model_loading).
-    with mock.patch.dict(os.environ, env), mock.patch.object(RasaModel, "load", RasaModel.__dict__["load"]):
+    with contextlib.ExitStack() as restored:
+        restored.enter_context(mock.patch.dict(os.environ, env))
+        for owner, name in RESTORED_AFTERWARDS:
+            restored.enter_context(mock.patch.object(owner, name, owner.__dict__[name]))
         return asyncio.run(_profile(model, endpoints, messages, turns))
