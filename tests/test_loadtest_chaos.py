@@ -29,11 +29,16 @@ from tooling.loadtest_chaos import (
     ACTION_SERVER,
     KILL_WINDOW,
     RASA_REPLICA,
+    TECHNICAL_PROBLEM_REPLY,
     BookingPerson,
+    ChaosLoad,
     ChaosOptions,
+    Outcome,
+    Progress,
     audit_bookings,
     booking_roles,
     chaos_problems,
+    latency_over_time_png,
     plan_kills,
 )
 from tooling.ports import free_ports
@@ -243,6 +248,21 @@ def test_the_verdict_fails_on_any_broken_promise() -> None:
         assert any(expected in problem for problem in problems), (expected, problems)
 
 
+def test_the_chaos_run_draws_its_turns_over_time_with_the_unanswered_marked() -> None:
+    load = ChaosLoad(Progress(3, started=100.0))
+    load.turns = [
+        loadtest.Turn(0.2, finished=101.0),
+        loadtest.Turn(1.5, error=TECHNICAL_PROBLEM_REPLY, finished=102.0),
+        loadtest.Turn(0.4, finished=103.0),
+    ]
+    options = ChaosOptions(users=1, turns=3, think=0, seed=1, kill_actions=0, kill_rasa=0, booking_share=0)
+    outcome = Outcome(load, plan=[], kills=[], recovered=True, answered_after=True, wall_seconds=3.0)
+    report = loadtest.LoadReport(1, 3, 3.0, turns=load.turns, started=100.0)
+    answered, failed, _ = report.latency_over_time()
+    assert answered == [(1.0, 0.2), (3.0, 0.4)] and failed == [(2.0, 1.5)]
+    assert latency_over_time_png(options, outcome) == report.latency_over_time_png()
+
+
 # --------------------------------------------------------------------------- a short chaos run, real servers
 
 
@@ -281,6 +301,8 @@ def test_short_chaos_run_every_turn_answered_in_time_and_no_booking_lost_or_doub
         REDIS_URL,
         "--json",
         str(figures),
+        "--png",
+        str(tmp_path / "chaos.png"),
     ]
     result = subprocess.run(command, cwd=settings.PROJECT_ROOT, capture_output=True, text=True, timeout=900)
     output = result.stdout + result.stderr[-3000:]
@@ -298,6 +320,7 @@ def test_short_chaos_run_every_turn_answered_in_time_and_no_booking_lost_or_doub
     killed = {kill["name"] for kill in kills["moments"]}
     assert all(stats["restarts"][name] >= 1 for name in killed), output
     assert stats["answered_after_recovery"], output
+    assert (tmp_path / "chaos.png").read_bytes().startswith(b"\x89PNG"), output
     assert bookings["confirmed"] >= 1, output
     assert (bookings["lost"], bookings["duplicated"], bookings["mismatched"]) == (0, 0, 0), output
     assert bookings["confirmed_stored_once"] == bookings["confirmed"], output

@@ -50,6 +50,7 @@ from tooling.loadtest import (
     SCRIPTS,
     TECHNICAL_PROBLEM,
     TECHNICAL_PROBLEM_REPLY,
+    LoadReport,
     Turn,
     next_message,
     percentile,
@@ -128,7 +129,12 @@ def run(args: argparse.Namespace) -> int:
     work = RESULTS_DIR / f"chaos-{started:%Y-%m-%d-%H%M%S}"
     try:
         summary = run_chaos(
-            options, work, none_if_off(args.postgres_url), none_if_off(args.redis_url), args.require_services
+            options,
+            work,
+            none_if_off(args.postgres_url),
+            none_if_off(args.redis_url),
+            args.require_services,
+            png=args.png,
         )
     except ServiceMissing as error:
         print(f"error: {error}")
@@ -140,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
     path = args.json or RESULTS_DIR / f"chaos-{started:%Y-%m-%d-%H%M%S}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    print(f"figures: {path}\nserver logs: {work}")
+    print(f"figures: {path}\nlatency over time: {args.png}\nserver logs: {work}")
     return 0 if summary["ok"] else 1
 
 
@@ -632,9 +638,15 @@ def booking_roles(options: ChaosOptions) -> List[bool]:
 
 
 def run_chaos(
-    options: ChaosOptions, work: Path, postgres_url: Optional[str], redis_url: Optional[str], required: bool = False
+    options: ChaosOptions,
+    work: Path,
+    postgres_url: Optional[str],
+    redis_url: Optional[str],
+    required: bool = False,
+    png: Optional[Path] = None,
 ) -> Dict[str, Any]:
-    """Start the servers on databases of the run's own, run the load with its kills, audit, stop."""
+    """Start the servers on databases of the run's own, run the load with its kills, audit, stop;
+    draw the latency over time to `png` if given."""
     run_id = uuid.uuid4().hex[:8]
     work.mkdir(parents=True, exist_ok=True)
     with run_database(postgres_url, work, required) as (database_url, database_kind), lock_store_env(
@@ -653,6 +665,9 @@ def run_chaos(
         )
         with ChaosServers(work, database_url, {"TRACKER_STORE_URL": database_url, **lock_env}) as servers:
             outcome = asyncio.run(drive(servers, options, run_id))
+        if png is not None:
+            png.parent.mkdir(parents=True, exist_ok=True)
+            png.write_bytes(latency_over_time_png(options, outcome))
         bookings = audit_bookings(outcome.load.confirmed, stored_bookings(database_url))
     deployment = {
         "replicas": REPLICAS,
@@ -704,6 +719,19 @@ async def drive(servers: ChaosServers, options: ChaosOptions, run_id: str) -> Ou
 
 
 # --------------------------------------------------------------------------- figures
+
+
+def latency_over_time_png(options: ChaosOptions, outcome: Outcome) -> bytes:
+    """The plain load test's chart of the same turns: each at the moment its reply came, those without
+    a normal answer (the technical-problem reply included) marked, and the moving p95."""
+    report = LoadReport(
+        options.users,
+        options.turns,
+        outcome.wall_seconds,
+        turns=outcome.load.turns,
+        started=outcome.load.progress.started,
+    )
+    return report.latency_over_time_png()
 
 
 def chaos_summary(

@@ -21,12 +21,6 @@ BEGIN, END = "<!-- results-table:begin (generated: make readme-table) -->", "<!-
 LOADTEST_FILE = re.compile(
     r"loadtest-(?P<date>\d{4}-\d{2}-\d{2})-(?P<when>before|after)-(?P<commit>[0-9a-f]{7,40})\.json"
 )
-TARGET_OF = {  # row -> the words of results.targets() that judge it
-    "p95_ms": "p95 turn latency",
-    "cold_start_s": "cold start",
-    "rss_mb": "peak memory",
-    "train_s": "training from scratch",
-}
 
 
 def _cell(value: Optional[float], digits: int = 0) -> str:
@@ -35,7 +29,8 @@ def _cell(value: Optional[float], digits: int = 0) -> str:
 
 def bench_lines(results: Dict[str, Any]) -> List[str]:
     """PoreGuide and the default bot side by side, the ratio and the issue's target verdict."""
-    verdicts = {target["target"]: target for target in results["targets"]}
+    # judged afresh from the figures: each target names the figure it judges (results.targets)
+    judging = {target["figure"]: target for target in results_file.targets(results)}
     machine = results["machine"]
     lines = [
         f"`make bench`, {machine['date'][:10]}, both bots in one run on this {machine['nproc']}-core machine "
@@ -46,7 +41,7 @@ def bench_lines(results: Dict[str, Any]) -> List[str]:
     ]
     for key in results_file.TIMINGS:
         label = results_file.TIMING_LABELS[key]
-        target = next((t for name, t in verdicts.items() if key in TARGET_OF and name.startswith(TARGET_OF[key])), None)
+        target = judging.get(key)
         verdict = (
             ""
             if target is None
