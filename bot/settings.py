@@ -11,6 +11,7 @@ VAR_DIR = PROJECT_ROOT / "var"
 DEFAULT_KNOWLEDGE_FILE = PROJECT_ROOT / "bot" / "knowledge" / "treatments.yml"
 SPACY_PIPELINE_DIR = VAR_DIR / "spacy" / "poreguide_en"
 VOCABULARY_TRAINING_FILE = PROJECT_ROOT / "data" / "vocabulary.yml"
+TRAINED_MODEL = PROJECT_ROOT / "models" / "poreguide.tar.gz"  # what `make train` writes
 
 
 def knowledge_file() -> Path:

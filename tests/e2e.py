@@ -19,7 +19,7 @@ from bot.launcher import action_python, action_server, endpoints_file, rasa_serv
 from tooling.ports import free_ports
 
 T = TypeVar("T")
-MODEL = settings.PROJECT_ROOT / "models" / "poreguide.tar.gz"
+MODEL = settings.TRAINED_MODEL
 REQUEST_TIMEOUT = 60.0
 LOG_TAIL_LINES = 40
 # The action server runs where `make chat` and `make serve` run it: on the action venv's newer

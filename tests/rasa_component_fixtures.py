@@ -15,7 +15,7 @@ from rasa.shared.importers.importer import TrainingDataImporter
 
 from bot import settings
 
-MODEL = settings.PROJECT_ROOT / "models" / "poreguide.tar.gz"
+MODEL = settings.TRAINED_MODEL
 # The training stories and rules, and both conversation-test files (with the text of each message).
 CONVERSATIONS = ("data", "tests/test_stories.yml", "tests/test_digressions.yml")
 

@@ -12,9 +12,9 @@ import pytest
 
 from bot import settings
 from bot.launcher import process_environment, rasa_executable
+from tests.rasa_component_fixtures import MODEL, require_trained_model
 
 pytestmark = pytest.mark.slow
-MODEL = settings.PROJECT_ROOT / "models" / "poreguide.tar.gz"
 
 
 def _run(command: List[str], log: Path) -> subprocess.CompletedProcess:
@@ -32,8 +32,7 @@ def _run(command: List[str], log: Path) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module", autouse=True)
 def trained_model():
-    if not MODEL.is_file():
-        pytest.fail(f"{MODEL} is missing: run `make train` (make test does it first)")
+    require_trained_model()
 
 
 def test_training_data_validates_without_warnings(tmp_path):

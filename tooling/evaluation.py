@@ -29,7 +29,7 @@ WILD_FILE = settings.PROJECT_ROOT / "tests" / "nlu_wild.yml"
 RESULTS_DIR = settings.VAR_DIR / "results" / "heldout"
 WILD_RESULTS_DIR = settings.VAR_DIR / "results" / "wild"
 MIN_WILD_INTENT_ACCURACY = 0.95
-DEFAULT_MODEL = settings.PROJECT_ROOT / "models" / "poreguide.tar.gz"
+DEFAULT_MODEL = settings.TRAINED_MODEL
 MIN_INTENT_MACRO_F1 = 0.95
 MIN_TREATMENT_F1 = 0.95
 

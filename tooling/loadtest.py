@@ -14,6 +14,7 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import aiohttp
@@ -136,6 +137,11 @@ class LoadReport:
             for at, _ in answered
         ]
         return answered, failed, moving_p95
+
+    def write_latency_over_time(self, path: Path) -> None:
+        """`latency_over_time_png` into `path` (its folder made if missing)."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(self.latency_over_time_png())
 
     def latency_over_time_png(self, window: float = 5.0) -> bytes:
         """`latency_over_time` as a chart: where a run slowed down, and when."""

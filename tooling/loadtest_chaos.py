@@ -61,7 +61,7 @@ from tooling.ports import free_ports
 
 logger = logging.getLogger("tooling.loadtest.chaos")
 
-MODEL = settings.PROJECT_ROOT / "models" / "poreguide.tar.gz"
+MODEL = settings.TRAINED_MODEL
 RESULTS_DIR = settings.VAR_DIR / "loadtest"
 REPLICAS = 2
 REPLY_BUDGET_SECONDS = 5.0
@@ -666,8 +666,7 @@ def run_chaos(
         with ChaosServers(work, database_url, {"TRACKER_STORE_URL": database_url, **lock_env}) as servers:
             outcome = asyncio.run(drive(servers, options, run_id))
         if png is not None:
-            png.parent.mkdir(parents=True, exist_ok=True)
-            png.write_bytes(latency_over_time_png(options, outcome))
+            load_report(options, outcome).write_latency_over_time(png)
         bookings = audit_bookings(outcome.load.confirmed, stored_bookings(database_url))
     deployment = {
         "replicas": REPLICAS,
@@ -721,17 +720,17 @@ async def drive(servers: ChaosServers, options: ChaosOptions, run_id: str) -> Ou
 # --------------------------------------------------------------------------- figures
 
 
-def latency_over_time_png(options: ChaosOptions, outcome: Outcome) -> bytes:
-    """The plain load test's chart of the same turns: each at the moment its reply came, those without
-    a normal answer (the technical-problem reply included) marked, and the moving p95."""
-    report = LoadReport(
+def load_report(options: ChaosOptions, outcome: Outcome) -> LoadReport:
+    """The run's turns as the plain load test reports them, for its latency-over-time chart: each turn
+    at the moment its reply came, those without a normal answer (the technical-problem reply
+    included) marked, and the moving p95."""
+    return LoadReport(
         options.users,
         options.turns,
         outcome.wall_seconds,
         turns=outcome.load.turns,
         started=outcome.load.progress.started,
     )
-    return report.latency_over_time_png()
 
 
 def chaos_summary(

@@ -45,8 +45,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     report = asyncio.run(run_load(args.url, args.users, args.turns, args.timeout, args.deadline))
     summary = report.summary()
     print(format_summary(summary), flush=True)
-    args.png.parent.mkdir(parents=True, exist_ok=True)
-    args.png.write_bytes(report.latency_over_time_png())
+    report.write_latency_over_time(args.png)
     print(f"latency over time: {args.png}", flush=True)
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2), encoding="utf-8")
